@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/wsgateway/wsgateway/service/internal/auth"
+	"github.com/wsgateway/wsgateway/service/internal/broker"
+	"github.com/wsgateway/wsgateway/service/internal/config"
+	"github.com/wsgateway/wsgateway/service/internal/hub"
+	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/internal/server"
+	"github.com/wsgateway/wsgateway/service/internal/session"
+)
+
+// node is one gateway process's parts, built in dependency order.
+type node struct {
+	memory *broker.Memory
+	server *server.Server
+}
+
+// build connects the parts: the broker feeds the hub, sessions use both,
+// and the server serves sessions; neither broker nor hub imports the other.
+func build(cfg config.Config, log *slog.Logger) (*node, error) {
+	verifier, err := newVerifier(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.RedisURL != "" {
+		return nil, fmt.Errorf("--redis-url: cluster mode over Redis is not available in this build yet")
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerInfo(reg, cfg)
+	broker.NewMetrics(reg) // the redis_* series exist at zero on every node
+
+	h := hub.New(reg)
+	started := time.Now()
+	mem := broker.NewMemory(broker.MemoryOptions{
+		HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL,
+		Node: func() protocol.NodeInfo {
+			conns, subs := h.Stats()
+			return protocol.NodeInfo{Node: cfg.NodeID, Zone: cfg.Zone, Connections: conns,
+				Subscriptions: subs, UptimeSeconds: int64(time.Since(started) / time.Second)}
+		},
+	}, h)
+	var v session.Verifier
+	if verifier != nil {
+		v = verifier
+	}
+	sm := session.NewManager(session.Config{
+		Node: cfg.NodeID, Zone: cfg.Zone, PingInterval: cfg.PingInterval,
+		MaxSubscriptions: cfg.MaxSubscriptions, CommandRate: cfg.CommandRate, SendQueue: cfg.SendQueue,
+		Compression: cfg.Compression, Dev: cfg.Dev,
+	}, mem, h, v, log, reg)
+	srv := server.New(server.Config{
+		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen,
+		APIKey: cfg.APIKey, Dev: cfg.Dev, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
+		MaxConnections: cfg.MaxConnections, ConnectRate: cfg.ConnectRate, MaxMessageBytes: cfg.MaxMessageBytes,
+		Compression: cfg.Compression, DrainDelay: cfg.DrainDelay, DrainWindow: cfg.DrainWindow,
+	}, sm, mem, h, reg, reg, log)
+	return &node{memory: mem, server: srv}, nil
+}
+
+// runLoops runs the background loops until ctx is done.
+func (n *node) runLoops(ctx context.Context) { _ = n.memory.Run(ctx) }
+
+func (n *node) close() {}
+
+// newVerifier builds the token verifier, or nil in --dev without a key.
+func newVerifier(cfg config.Config) (*auth.Verifier, error) {
+	ac := auth.Config{Secret: []byte(cfg.JWTSecret), Audience: cfg.JWTAudience, Issuer: cfg.JWTIssuer}
+	if cfg.JWTPublicKey != "" {
+		pem, err := os.ReadFile(cfg.JWTPublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("--jwt-public-key: %w", err)
+		}
+		ac.PublicKeyPEM = pem
+	}
+	if cfg.JWTSecret == "" && cfg.JWTPublicKey == "" {
+		return nil, nil // config.Validate allows this only with --dev
+	}
+	v, err := auth.New(ac)
+	if err != nil {
+		return nil, fmt.Errorf("jwt key: %w", err)
+	}
+	return v, nil
+}
+
+// registerInfo exposes the node's identity once, as labels of a constant
+// gauge, instead of on every series.
+func registerInfo(reg prometheus.Registerer, cfg config.Config) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "wsgateway_build_info", Help: "Build and node identity; always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version(),
+			"node": cfg.NodeID, "zone": cfg.Zone},
+	}, func() float64 { return 1 }))
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/wsgateway/wsgateway/service/internal/config"
+	"github.com/wsgateway/wsgateway/service/internal/server"
+)
+
+// run is the whole program; it returns the exit code. A startup error is one
+// line on stderr and exit 1; logs go to stdout as JSON.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "token" {
+		return runToken(args[1:], getenv, stdout, stderr)
+	}
+	host, _ := os.Hostname()
+	cfg, err := config.Load(args, getenv, host)
+	if errors.Is(err, config.ErrHelp) {
+		config.Usage(stdout)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.Level()}))
+	node, err := build(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgateway: %v\n", err)
+		return 1
+	}
+	defer node.close()
+
+	drainCtx, abortCtx, stop := signals(ctx, log)
+	defer stop()
+	log.Info("starting", "version", version, "node", cfg.NodeID, "zone", cfg.Zone, "config", cfg)
+	if cfg.Dev {
+		log.Warn("DEVELOPMENT MODE: anonymous clients have every permission and the API needs no key; never run this in production")
+	}
+	go node.runLoops(drainCtx)
+	switch err := node.server.Run(drainCtx, abortCtx); {
+	case errors.Is(err, server.ErrAborted):
+		log.Warn("second signal: exiting without finishing the drain")
+		return 1
+	case err != nil:
+		fmt.Fprintf(stderr, "wsgateway: %v\n", err)
+		return 1
+	}
+	log.Info("stopped after a clean drain")
+	return 0
+}
+
+// signals returns a context cancelled by the first SIGTERM or SIGINT (start
+// draining) and one cancelled by the second (stop at once).
+func signals(ctx context.Context, log *slog.Logger) (drain, abort context.Context, stop func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+	drain, drainNow := context.WithCancel(ctx)
+	abort, abortNow := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		for _, cancel := range []context.CancelFunc{drainNow, abortNow} {
+			select {
+			case sig := <-ch:
+				log.Info("signal", "signal", sig.String())
+				cancel()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return drain, abort, func() {
+		signal.Stop(ch)
+		close(done)
+		drainNow()
+		abortNow()
+	}
+}

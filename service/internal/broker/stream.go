@@ -1,0 +1,133 @@
+package broker
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/wsgateway/wsgateway/service/internal/protocol"
+)
+
+// stream is one channel's state in a Memory: its position, its history ring
+// and its idempotency keys. Its shard's map owns it; mu guards every field,
+// and whoever holds mu (Publish, History, the sweeper) owns the stream for that
+// time. Publish holds mu while the Handler runs, so mu orders delivery.
+type stream struct {
+	mu sync.Mutex
+	// removed is set by the sweeper when it drops the stream from its shard;
+	// a caller that locked a removed stream looks the channel up again.
+	removed bool
+	pos     protocol.Position
+	// buf holds the latest publications, offsets contiguous and ending at
+	// pos.Offset; once it is full, start indexes the oldest and new ones
+	// overwrite it.
+	buf     []*protocol.Publication
+	start   int
+	lastPub time.Time // last publication, for HistoryTTL
+	touched time.Time // last publication or read, for MetaTTL
+	keys    idempotency
+}
+
+func newStream(now time.Time) *stream {
+	return &stream{pos: protocol.Position{Epoch: newEpoch("")}, touched: now}
+}
+
+// newEpoch returns a random epoch different from old, so a channel that
+// starts over is never taken for the stream it replaces.
+func newEpoch(old string) string {
+	var b [8]byte
+	for {
+		rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
+		if e := hex.EncodeToString(b[:]); e != old {
+			return e
+		}
+	}
+}
+
+// refresh applies lazy expiry as of now and records an access. The sweeper
+// reclaims memory; correctness never waits for it.
+func (s *stream) refresh(now time.Time, o *MemoryOptions) {
+	if s.metaExpired(now, o.MetaTTL) {
+		s.reset()
+	} else {
+		s.expireHistory(now, o.HistoryTTL)
+	}
+	s.touched = now
+}
+
+func (s *stream) metaExpired(now time.Time, ttl time.Duration) bool {
+	return now.Sub(s.touched) >= ttl
+}
+
+// expireHistory drops the history when the last publication is ttl old.
+func (s *stream) expireHistory(now time.Time, ttl time.Duration) {
+	if ttl > 0 && len(s.buf) > 0 && now.Sub(s.lastPub) >= ttl {
+		s.buf, s.start = nil, 0
+	}
+}
+
+// reset starts the channel over: offset 0, a new epoch, nothing remembered.
+func (s *stream) reset() {
+	s.pos = protocol.Position{Epoch: newEpoch(s.pos.Epoch)}
+	s.buf, s.start = nil, 0
+	s.lastPub = time.Time{}
+	s.keys = idempotency{}
+}
+
+// append creates the next publication and keeps it in the ring of size
+// publications.
+func (s *stream) append(channel string, data []byte, o protocol.PublishOptions, now time.Time, size int) *protocol.Publication {
+	s.pos.Offset++
+	p := &protocol.Publication{
+		Channel:     channel,
+		Offset:      s.pos.Offset,
+		Epoch:       s.pos.Epoch,
+		Data:        data,
+		User:        o.User,
+		Time:        o.Time,
+		TraceParent: o.TraceParent,
+	}
+	s.lastPub = now
+	switch {
+	case size <= 0:
+	case len(s.buf) < size: // not full yet, so start is 0
+		s.buf = append(s.buf, p)
+	default:
+		s.buf[s.start] = p
+		s.start = (s.start + 1) % len(s.buf)
+	}
+	return p
+}
+
+// at returns the i-th oldest publication held.
+func (s *stream) at(i int) *protocol.Publication {
+	return s.buf[(s.start+i)%len(s.buf)]
+}
+
+// history answers q from the ring. With q.HasSince it returns what is held
+// after q.Since (the caller sees a gap when the first offset is not
+// q.Since+1); without, the latest q.Limit.
+func (s *stream) history(q protocol.HistoryQuery) protocol.History {
+	n := len(s.buf)
+	lo, hi := 0, n
+	if q.HasSince {
+		first := s.pos.Offset - uint64(n) + 1 // offset of the oldest held
+		switch {
+		case q.Since >= s.pos.Offset:
+			lo = n
+		case q.Since >= first:
+			lo = int(q.Since - first + 1)
+		}
+		if q.Limit > 0 && hi-lo > q.Limit {
+			hi = lo + q.Limit
+		}
+	} else if q.Limit > 0 && n > q.Limit {
+		lo = n - q.Limit
+	}
+	pubs := make([]*protocol.Publication, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		pubs = append(pubs, s.at(i))
+	}
+	return protocol.History{Position: s.pos, Publications: pubs}
+}

@@ -1,0 +1,50 @@
+package protocol
+
+import "encoding/json"
+
+// ConnectResult answers connect.
+type ConnectResult struct {
+	Client       string `json:"client"`
+	User         string `json:"user"`
+	Node         string `json:"node"`
+	Zone         string `json:"zone"`
+	PingInterval int    `json:"ping_interval"`
+}
+
+// SubscribeResult answers subscribe.
+type SubscribeResult struct {
+	Offset       uint64       `json:"offset"`
+	Epoch        string       `json:"epoch"`
+	Recovered    bool         `json:"recovered"`
+	Publications Publications `json:"publications"`
+}
+
+// HistoryResult answers history, on the socket and on the API.
+type HistoryResult struct {
+	Offset       uint64       `json:"offset"`
+	Epoch        string       `json:"epoch"`
+	Publications Publications `json:"publications"`
+}
+
+// PresenceResult answers presence, on the socket and on the API.
+type PresenceResult struct {
+	Users []ClientInfo `json:"users"`
+}
+
+// Publications marshals as a JSON array of publication objects (never null).
+type Publications []*Publication
+
+// MarshalJSON encodes the list with the same field layout as a push.
+func (ps Publications) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 2+len(ps)*96)
+	b = append(b, '[')
+	for i, p := range ps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendPublication(b, p)
+	}
+	return append(b, ']'), nil
+}
+
+var _ json.Marshaler = Publications(nil)

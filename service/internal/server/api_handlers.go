@@ -1,0 +1,178 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/wsgateway/wsgateway/service/internal/protocol"
+)
+
+// maxBroadcastChannels bounds one broadcast call.
+const maxBroadcastChannels = 1000
+
+type publishRequest struct {
+	Channel        string          `json:"channel"`
+	Data           json.RawMessage `json:"data"`
+	IdempotencyKey string          `json:"idempotency_key"`
+}
+
+func (s *Server) apiPublish(r *http.Request) (any, error) {
+	var req publishRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if err := checkChannel(req.Channel); err != nil {
+		return nil, err
+	}
+	data, err := compactData(req.Data)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.IdempotencyKey) > protocol.MaxIdempotencyKeyLen {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "idempotency_key longer than %d bytes", protocol.MaxIdempotencyKeyLen)
+	}
+	return s.broker.Publish(r.Context(), req.Channel, data, protocol.PublishOptions{
+		IdempotencyKey: req.IdempotencyKey, Time: time.Now().UnixNano(),
+	})
+}
+
+type broadcastRequest struct {
+	Channels []string        `json:"channels"`
+	Data     json.RawMessage `json:"data"`
+}
+
+type broadcastResult struct {
+	Channel string          `json:"channel"`
+	Offset  *uint64         `json:"offset,omitempty"`
+	Epoch   string          `json:"epoch,omitempty"`
+	Error   *protocol.Error `json:"error,omitempty"`
+}
+
+func (s *Server) apiBroadcast(r *http.Request) (any, error) {
+	var req broadcastRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Channels) == 0 || len(req.Channels) > maxBroadcastChannels {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "channels must list 1 to %d channels", maxBroadcastChannels)
+	}
+	data, err := compactData(req.Data)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UnixNano()
+	results := make([]broadcastResult, len(req.Channels))
+	for i, ch := range req.Channels {
+		results[i] = s.broadcastOne(r.Context(), ch, data, now)
+	}
+	return map[string]any{"results": results}, nil
+}
+
+// broadcastOne publishes to one channel; a failure is reported in its
+// result rather than failing the whole call.
+func (s *Server) broadcastOne(ctx context.Context, ch string, data []byte, now int64) broadcastResult {
+	if err := checkChannel(ch); err != nil {
+		return broadcastResult{Channel: ch, Error: err}
+	}
+	pos, err := s.broker.Publish(ctx, ch, data, protocol.PublishOptions{Time: now})
+	if err != nil {
+		return broadcastResult{Channel: ch, Error: protocol.AsError(err)}
+	}
+	return broadcastResult{Channel: ch, Offset: &pos.Offset, Epoch: pos.Epoch}
+}
+
+func (s *Server) apiDisconnect(r *http.Request) (any, error) {
+	var req struct {
+		User string `json:"user"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.User == "" {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "user is required")
+	}
+	if err := s.broker.Disconnect(r.Context(), req.User); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+func (s *Server) apiPresence(r *http.Request) (any, error) {
+	ch := r.URL.Query().Get("channel")
+	if err := checkChannel(ch); err != nil {
+		return nil, err
+	}
+	users, err := s.broker.Presence(r.Context(), ch)
+	if err != nil {
+		return nil, err
+	}
+	return protocol.PresenceResult{Users: users}, nil
+}
+
+func (s *Server) apiHistory(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	ch := q.Get("channel")
+	if err := checkChannel(ch); err != nil {
+		return nil, err
+	}
+	var hq protocol.HistoryQuery
+	if v := q.Get("since"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, protocol.Errorf(protocol.CodeBadRequest, "since must be a non-negative integer")
+		}
+		hq.Since, hq.HasSince = n, true
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, protocol.Errorf(protocol.CodeBadRequest, "limit must be a non-negative integer")
+		}
+		hq.Limit = n
+	}
+	h, err := s.broker.History(r.Context(), ch, hq)
+	if err != nil {
+		return nil, err
+	}
+	pubs := protocol.Publications(h.Publications)
+	if pubs == nil {
+		pubs = protocol.Publications{}
+	}
+	return protocol.HistoryResult{Offset: h.Offset, Epoch: h.Epoch, Publications: pubs}, nil
+}
+
+func (s *Server) apiNodes(r *http.Request) (any, error) {
+	nodes, err := s.broker.Nodes(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"nodes": nodes}, nil
+}
+
+func checkChannel(ch string) *protocol.Error {
+	if !protocol.ValidChannel(ch) {
+		return protocol.Errorf(protocol.CodeBadRequest, "invalid channel name %q", ch)
+	}
+	return nil
+}
+
+// compactData checks that data is present and makes it a single line: a
+// push is one line of the frame, so a pretty-printed body must lose its
+// newlines before it is published.
+func compactData(data json.RawMessage) ([]byte, error) {
+	if len(data) == 0 {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "data is required")
+	}
+	if !bytes.ContainsAny(data, "\r\n") {
+		return data, nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, data); err != nil {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "data is not valid JSON")
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,39 @@
+package server
+
+import "net/http"
+
+// clientRoutes is the client port: the WebSocket endpoint only.
+func (s *Server) clientRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", s.handleUpgrade)
+	return mux
+}
+
+// apiRoutes is the backend port. Every route needs the API key.
+func (s *Server) apiRoutes() http.Handler {
+	mux := http.NewServeMux()
+	for _, r := range []struct {
+		method, path string
+		h            apiHandler
+	}{
+		{http.MethodPost, "/api/v1/publish", s.apiPublish},
+		{http.MethodPost, "/api/v1/broadcast", s.apiBroadcast},
+		{http.MethodPost, "/api/v1/disconnect", s.apiDisconnect},
+		{http.MethodGet, "/api/v1/presence", s.apiPresence},
+		{http.MethodGet, "/api/v1/history", s.apiHistory},
+		{http.MethodGet, "/api/v1/nodes", s.apiNodes},
+	} {
+		mux.Handle(r.path, s.api(r.method, r.path, r.h))
+	}
+	mux.Handle("/", s.api("", "other", nil))
+	return mux
+}
+
+// adminRoutes is the operator port.
+func (s *Server) adminRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", s.metricsHandler())
+	return mux
+}

@@ -1,0 +1,215 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/wsgateway/wsgateway/service/internal/auth"
+	"github.com/wsgateway/wsgateway/service/internal/protocol"
+)
+
+// opTimeout bounds one broker call made for a command. The Redis broker's
+// circuit breaker normally fails much sooner; this is the backstop.
+const opTimeout = 5 * time.Second
+
+var emptyResult = []byte("{}")
+
+// handleLine decodes and runs one command. It reports false when the line
+// was malformed, which counts toward the three-in-a-row 1008 rule.
+func (s *Session) handleLine(line []byte) bool {
+	cmd, perr := protocol.DecodeCommand(line)
+	if perr != nil {
+		s.m.receivedOp(protocol.OpInvalid)
+		s.sendReply(protocol.AppendError(nil, cmd.ID, perr))
+		return false
+	}
+	s.m.receivedOp(cmd.Op)
+	if !s.allow() {
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeRateLimited, "more than %g commands per second", s.mgr.cfg.CommandRate))
+		return true
+	}
+	if !s.connected && cmd.Op != protocol.OpConnect {
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeUnauthorized, "the first command must be connect"))
+		s.Close(protocol.CloseUnauthorized)
+		return true
+	}
+	s.dispatch(&cmd)
+	return true
+}
+
+func (s *Session) dispatch(cmd *protocol.Command) {
+	switch cmd.Op {
+	case protocol.OpConnect:
+		s.connect(cmd)
+	case protocol.OpSubscribe:
+		s.subscribe(cmd)
+	case protocol.OpUnsubscribe:
+		s.unsubscribe(cmd)
+	case protocol.OpPublish:
+		s.publish(cmd)
+	case protocol.OpPresence:
+		s.presence(cmd)
+	case protocol.OpHistory:
+		s.history(cmd)
+	case protocol.OpRefresh:
+		s.refresh(cmd)
+	case protocol.OpPing:
+		s.sendReply(protocol.AppendResult(nil, cmd.ID, emptyResult))
+	}
+}
+
+// allow applies the per-connection command rate. Being limited without a
+// break for a second closes the connection with 4029.
+func (s *Session) allow() bool {
+	if s.limiter == nil {
+		return true
+	}
+	now := time.Now()
+	if s.limiter.AllowN(now, 1) {
+		s.limitedSince = time.Time{}
+		return true
+	}
+	if s.limitedSince.IsZero() {
+		s.limitedSince = now
+	} else if now.Sub(s.limitedSince) >= time.Second {
+		s.Close(protocol.CloseRateLimited)
+	}
+	return false
+}
+
+func (s *Session) connect(cmd *protocol.Command) {
+	if s.connected {
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "already connected"))
+		return
+	}
+	claims, err := s.authenticate(cmd.Token)
+	if err != nil {
+		s.m.Connects.WithLabelValues(ConnectUnauthorized).Inc()
+		s.mgr.log.Debug("connect refused", "conn", s.id, "err", err)
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeUnauthorized, "invalid or missing token"))
+		s.Close(protocol.CloseUnauthorized)
+		return
+	}
+	s.claims, s.connected = claims, true
+	s.mgr.hub.AddConn(claims.User, s)
+	s.m.Connects.WithLabelValues(ConnectOK).Inc()
+	s.setExpiry(claims.ExpiresAt)
+	s.schedulePing()
+	_ = s.extendReadDeadline()
+	s.sendReply(protocol.AppendReply(nil, cmd.ID, protocol.ConnectResult{
+		Client: s.id, User: claims.User, Node: s.mgr.cfg.Node, Zone: s.mgr.cfg.Zone,
+		PingInterval: int(s.mgr.cfg.PingInterval / time.Second),
+	}))
+}
+
+// authenticate checks the token from connect, or else the upgrade's bearer
+// token. In --dev without a key everyone is anonymous; with a key, --dev
+// only makes the token optional.
+func (s *Session) authenticate(token string) (*auth.Claims, error) {
+	if token == "" {
+		token = s.info.Token
+	}
+	if s.mgr.verifier == nil {
+		return auth.Anonymous(), nil
+	}
+	if token == "" {
+		if s.mgr.cfg.Dev {
+			return auth.Anonymous(), nil
+		}
+		return nil, errors.New("no token")
+	}
+	return s.mgr.verifier.Verify(token)
+}
+
+func (s *Session) refresh(cmd *protocol.Command) {
+	if s.mgr.verifier == nil {
+		s.sendReply(protocol.AppendResult(nil, cmd.ID, emptyResult))
+		return
+	}
+	claims, err := s.mgr.verifier.Verify(cmd.Token)
+	switch {
+	case err != nil:
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeUnauthorized, "invalid token"))
+	case claims.User != s.claims.User:
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeUnauthorized, "token is for another user"))
+	default:
+		s.claims = claims
+		s.setExpiry(claims.ExpiresAt)
+		s.sendReply(protocol.AppendResult(nil, cmd.ID, emptyResult))
+	}
+}
+
+func (s *Session) publish(cmd *protocol.Command) {
+	if !s.claims.CanPublish(cmd.Channel) {
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodePermissionDenied, "no permission to publish to %q", cmd.Channel))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	pos, err := s.mgr.broker.Publish(ctx, cmd.Channel, cmd.Data, protocol.PublishOptions{
+		IdempotencyKey: cmd.IdempotencyKey, User: s.claims.User, Time: time.Now().UnixNano(),
+	})
+	if err != nil {
+		s.replyFailure(cmd, err)
+		return
+	}
+	s.sendReply(protocol.AppendReply(nil, cmd.ID, pos))
+}
+
+func (s *Session) presence(cmd *protocol.Command) {
+	if !s.claims.CanSubscribe(cmd.Channel) {
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodePermissionDenied, "no permission on %q", cmd.Channel))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	users, err := s.mgr.broker.Presence(ctx, cmd.Channel)
+	if err != nil {
+		s.replyFailure(cmd, err)
+		return
+	}
+	s.sendReply(protocol.AppendReply(nil, cmd.ID, protocol.PresenceResult{Users: users}))
+}
+
+func (s *Session) history(cmd *protocol.Command) {
+	if !s.claims.CanSubscribe(cmd.Channel) {
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodePermissionDenied, "no permission on %q", cmd.Channel))
+		return
+	}
+	q := protocol.HistoryQuery{Limit: cmd.Limit}
+	if cmd.Since != nil {
+		q.Since, q.HasSince = *cmd.Since, true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	h, err := s.mgr.broker.History(ctx, cmd.Channel, q)
+	if err != nil {
+		s.replyFailure(cmd, err)
+		return
+	}
+	s.sendReply(protocol.AppendReply(nil, cmd.ID, protocol.HistoryResult{
+		Offset: h.Offset, Epoch: h.Epoch, Publications: nonNil(h.Publications),
+	}))
+}
+
+func (s *Session) replyError(id uint64, e *protocol.Error) {
+	s.sendReply(protocol.AppendError(nil, id, e))
+}
+
+// replyFailure answers a command whose broker call failed. Faults of ours
+// are logged here, once; the client only learns the code.
+func (s *Session) replyFailure(cmd *protocol.Command, err error) {
+	e := protocol.AsError(err)
+	if e.Code == protocol.CodeInternal {
+		s.mgr.log.Error("command failed", "conn", s.id, "op", cmd.Op, "channel", cmd.Channel, "err", err)
+	}
+	s.replyError(cmd.ID, e)
+}
+
+func nonNil(ps []*protocol.Publication) protocol.Publications {
+	if ps == nil {
+		return protocol.Publications{}
+	}
+	return ps
+}

@@ -1,0 +1,112 @@
+package session
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wsgateway/wsgateway/service/internal/hub"
+	"github.com/wsgateway/wsgateway/service/internal/protocol"
+)
+
+// Connect results, the label values of wsgateway_connects_total.
+const (
+	ConnectOK           = "ok"
+	ConnectUnauthorized = "unauthorized"
+	ConnectTimeout      = "timeout"
+	ConnectOverLimit    = "over_limit"   // --max-connections: 503
+	ConnectRateLimited  = "rate_limited" // --connect-rate: 429
+	ConnectOrigin       = "origin"       // refused Origin: 403
+	ConnectBadHandshake = "bad_handshake"
+	ConnectDraining     = "draining"
+)
+
+// Metrics are the per-connection series the HTTP layer also updates.
+type Metrics struct {
+	Connections prometheus.Gauge
+	Connects    *prometheus.CounterVec
+}
+
+type metrics struct {
+	Metrics
+	disconnects   *prometheus.CounterVec
+	received      *prometheus.CounterVec
+	sentPubs      prometheus.Counter
+	sentReplies   prometheus.Counter
+	sentUnsubs    prometheus.Counter
+	deliveryLag   prometheus.Histogram
+	dropped       prometheus.Counter
+	slowConsumers prometheus.Counter
+	recoveries    *prometheus.CounterVec
+	writeErrors   prometheus.Counter
+	receivedOps   map[string]prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	sent := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wsgateway_messages_sent_total", Help: "Messages written to clients, by kind (pub, unsub, reply).",
+	}, []string{"kind"})
+	m := &metrics{
+		Metrics: Metrics{
+			Connections: prometheus.NewGauge(prometheus.GaugeOpts{
+				Name: "wsgateway_connections", Help: "Open WebSocket connections."}),
+			Connects: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "wsgateway_connects_total", Help: "Connection attempts, by result."}, []string{"result"}),
+		},
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgateway_disconnects_total", Help: "Closed connections, by close code."}, []string{"code"}),
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgateway_messages_received_total", Help: "Commands received, by op (invalid: undecodable)."}, []string{"op"}),
+		sentPubs:    sent.WithLabelValues("pub"),
+		sentReplies: sent.WithLabelValues("reply"),
+		sentUnsubs:  sent.WithLabelValues("unsub"),
+		deliveryLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "wsgateway_delivery_lag_seconds", Help: "Time from publish to the write on the client socket, across nodes.",
+			Buckets: hub.LatencyBuckets}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgateway_send_queue_dropped_total", Help: "Messages dropped because a send queue overflowed."}),
+		slowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgateway_slow_consumer_disconnects_total", Help: "Connections closed with 4008 (send queue overflow)."}),
+		recoveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgateway_recoveries_total", Help: "Subscribe-with-recover attempts, by result."}, []string{"result"}),
+		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgateway_write_errors_total", Help: "Socket writes that failed (timeouts, resets)."}),
+	}
+	m.receivedOps = make(map[string]prometheus.Counter, len(protocol.Ops))
+	for _, op := range protocol.Ops {
+		m.receivedOps[op] = m.received.WithLabelValues(op)
+	}
+	for _, r := range []string{ConnectOK, ConnectUnauthorized, ConnectTimeout, ConnectOverLimit,
+		ConnectRateLimited, ConnectOrigin, ConnectBadHandshake, ConnectDraining} {
+		m.Connects.WithLabelValues(r)
+	}
+	for _, c := range protocol.CloseCodes {
+		m.disconnects.WithLabelValues(strconv.Itoa(c))
+	}
+	m.disconnects.WithLabelValues("other")
+	m.recoveries.WithLabelValues("recovered")
+	m.recoveries.WithLabelValues("not_recovered")
+	reg.MustRegister(m.Connections, m.Connects, m.disconnects, m.received, sent, m.deliveryLag,
+		m.dropped, m.slowConsumers, m.recoveries, m.writeErrors)
+	return m
+}
+
+// disconnected counts a closed connection by code; codes outside the
+// contract's list are folded into "other" to bound cardinality.
+func (m *metrics) disconnected(code int) {
+	for _, c := range protocol.CloseCodes {
+		if c == code {
+			m.disconnects.WithLabelValues(strconv.Itoa(code)).Inc()
+			return
+		}
+	}
+	m.disconnects.WithLabelValues("other").Inc()
+}
+
+func (m *metrics) receivedOp(op string) {
+	if c, ok := m.receivedOps[op]; ok {
+		c.Inc()
+		return
+	}
+	m.receivedOps[protocol.OpInvalid].Inc()
+}

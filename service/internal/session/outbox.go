@@ -1,0 +1,181 @@
+package session
+
+import (
+	"sync"
+
+	"github.com/wsgateway/wsgateway/service/internal/hub"
+	"github.com/wsgateway/wsgateway/service/internal/protocol"
+)
+
+// item is one thing waiting to be written: a line this session owns (a reply
+// or an unsub push), a publication shared with other sessions, or a ping.
+type item struct {
+	kind itemKind
+	line []byte        // kindReply, kindUnsub
+	d    *hub.Delivery // kindPub
+}
+
+type itemKind uint8
+
+const (
+	kindReply itemKind = iota
+	kindUnsub
+	kindPub
+	kindPing
+)
+
+// outbox is a session's bounded send queue. Anyone may put into it without
+// blocking; exactly one writer goroutine drains it, started on demand when
+// the first item arrives and gone again when the queue is empty, so an idle
+// connection parks no writer goroutine and holds no write buffer.
+type outbox struct {
+	mu      sync.Mutex
+	items   []item
+	spare   []item // the writer's previous batch, reused to avoid reallocating
+	limit   int
+	writing bool
+
+	// closing stops new items; the writer then sends reason's close frame
+	// once (closeSent) and closes done.
+	closing   bool
+	closeSent bool
+	reason    protocol.Disconnect
+	done      chan struct{}
+}
+
+func (o *outbox) init(limit int) {
+	o.limit = limit
+	o.done = make(chan struct{})
+}
+
+// put queues it and reports whether a writer must be started. It refuses
+// (ok false) once the session is closing, and turns an overflow into a
+// slow-consumer close: the queued items are dropped and counted in dropped.
+func (o *outbox) put(it item) (startWriter, ok bool, dropped int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closing {
+		return false, false, 1
+	}
+	if len(o.items) >= o.limit {
+		return o.overflowLocked(), false, len(o.items) + 1
+	}
+	o.items = append(o.items, it)
+	return o.wake(), true, 0
+}
+
+// overflow closes the session as a slow consumer, dropping what waits. It
+// reports whether a writer must be started, and false for both when the
+// session was already closing.
+func (o *outbox) overflow() (startWriter, started bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closing {
+		return false, false
+	}
+	return o.overflowLocked(), true
+}
+
+func (o *outbox) overflowLocked() bool {
+	clear(o.items)
+	o.items = o.items[:0]
+	o.closing, o.reason = true, protocol.CloseSlowConsumer
+	return o.wake()
+}
+
+// wake marks the writer running and reports whether it must be started.
+// Callers hold mu.
+func (o *outbox) wake() bool {
+	if o.writing {
+		return false
+	}
+	o.writing = true
+	return true
+}
+
+// close starts a server-side close with reason. Items already queued are
+// still written first. It reports whether a writer must be started and
+// whether this call started the close (false when already closing).
+func (o *outbox) close(reason protocol.Disconnect) (startWriter, started bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closing {
+		return false, false
+	}
+	o.closing, o.reason = true, reason
+	return o.wake(), true
+}
+
+// peerClosed records that the close handshake was started by the peer (or
+// done by the library): no close frame of ours must follow. It reports
+// whether the session was not already closing.
+func (o *outbox) peerClosed(reason protocol.Disconnect) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	first := !o.closing
+	if first {
+		o.closing, o.reason = true, reason
+	}
+	if !o.closeSent {
+		o.closeSent = true
+		clear(o.items)
+		o.items = o.items[:0]
+		if !o.writing {
+			o.signalDone()
+		}
+	}
+	return first
+}
+
+// next hands the writer its next batch, recycling the previous one. With
+// nothing left it returns the close reason when a close frame is due
+// (sendClose), or stops the writer.
+func (o *outbox) next(prev []item) (batch []item, sendClose bool, reason protocol.Disconnect) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if cap(prev) <= 256 { // a burst's huge batch is let go, not kept per connection
+		clear(prev)
+		o.spare = prev[:0]
+	}
+	if len(o.items) > 0 && !o.closeSent {
+		batch, o.items, o.spare = o.items, o.spare, nil
+		return batch, false, o.reason
+	}
+	if o.closing && !o.closeSent {
+		o.closeSent = true
+		return nil, true, o.reason
+	}
+	o.writing = false
+	if o.closeSent {
+		o.signalDone()
+	}
+	return nil, false, o.reason
+}
+
+// fail drops everything after a write error: the socket is unusable.
+func (o *outbox) fail() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.closing, o.closeSent, o.writing = true, true, false
+	if o.reason.Code == 0 {
+		o.reason = protocol.Disconnect{Code: 1006, Reason: "write failed"}
+	}
+	clear(o.items)
+	o.items = o.items[:0]
+	o.signalDone()
+}
+
+func (o *outbox) signalDone() {
+	select {
+	case <-o.done:
+	default:
+		close(o.done)
+	}
+}
+
+// state returns whether the session is closing and with what reason.
+func (o *outbox) state() (closing bool, reason protocol.Disconnect) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.closing, o.reason
+}

@@ -1,0 +1,255 @@
+package session
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/wsgateway/wsgateway/service/internal/auth"
+	"github.com/wsgateway/wsgateway/service/internal/hub"
+	"github.com/wsgateway/wsgateway/service/internal/protocol"
+)
+
+// ConnInfo is what the HTTP layer learned at the upgrade.
+type ConnInfo struct {
+	// Remote is the client's IP address (after trusted proxies).
+	Remote string
+	// Token is the bearer token from the upgrade's Authorization header.
+	Token string
+}
+
+// Session is one WebSocket connection. Its reader goroutine (the one running
+// Serve) owns the fields below marked "reader"; the outbox has its own lock
+// and its single writer goroutine; subscriptions are shared with the hub.
+type Session struct {
+	id   string
+	mgr  *Manager
+	m    *metrics
+	conn *websocket.Conn
+	info ConnInfo
+	out  outbox
+	// compress is set when permessage-deflate was negotiated and enabled.
+	compress bool
+
+	// reader
+	claims       *auth.Claims
+	connected    bool
+	subs         map[string]*subscription
+	limiter      *rate.Limiter
+	limitedSince time.Time
+	malformed    int // malformed frames in a row
+
+	expiresAt   atomic.Int64 // token expiry, Unix nanoseconds; 0: none
+	expiryTimer *time.Timer
+	pingTimer   atomic.Pointer[time.Timer]
+}
+
+// Serve runs the connection until it closes. It is called on the upgrade's
+// goroutine, which becomes the reader; it returns after the socket is closed
+// and the session has left the hub and the broker's presence.
+func (m *Manager) Serve(conn *websocket.Conn, info ConnInfo) {
+	s := &Session{id: newID(), mgr: m, m: m.m, conn: conn, info: info}
+	s.out.init(m.cfg.SendQueue)
+	if m.cfg.CommandRate > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(m.cfg.CommandRate), int(2*m.cfg.CommandRate))
+	}
+	if m.cfg.Compression {
+		conn.EnableWriteCompression(true) // a no-op unless the client negotiated it
+		s.compress = true
+	}
+	conn.SetCloseHandler(s.onPeerClose)
+	conn.SetPongHandler(func(string) error { return s.extendReadDeadline() })
+	_ = conn.SetReadDeadline(time.Now().Add(m.cfg.ConnectTimeout))
+	m.m.Connections.Inc()
+	m.track(s, true)
+	s.readLoop()
+	s.teardown()
+	m.track(s, false)
+}
+
+func (s *Session) readLoop() {
+	for {
+		mt, r, err := s.conn.NextReader()
+		if err != nil {
+			s.readFailed(err)
+			return
+		}
+		if closing, _ := s.out.state(); closing {
+			_, _ = io.Copy(io.Discard, r) // wait for the peer's close frame
+			continue
+		}
+		if mt != websocket.TextMessage {
+			s.Close(protocol.CloseUnsupported)
+			continue
+		}
+		buf := s.mgr.getBuf()
+		if _, err := buf.ReadFrom(r); err != nil {
+			s.mgr.putBuf(buf)
+			s.readFailed(err)
+			return
+		}
+		s.handleFrame(buf.Bytes())
+		s.mgr.putBuf(buf)
+	}
+}
+
+func (s *Session) handleFrame(frame []byte) {
+	if !utf8.Valid(frame) {
+		s.Close(protocol.CloseInvalidUTF8)
+		return
+	}
+	if s.connected {
+		_ = s.extendReadDeadline()
+	}
+	bad := false
+	protocol.Lines(frame, func(line []byte) {
+		if closing, _ := s.out.state(); !closing && !s.handleLine(line) {
+			bad = true
+		}
+	})
+	if !bad {
+		s.malformed = 0
+		return
+	}
+	if s.malformed++; s.malformed >= 3 {
+		s.Close(protocol.ClosePolicy)
+	}
+}
+
+// readFailed decides how the connection ends after the reader's error.
+func (s *Session) readFailed(err error) {
+	var ce *websocket.CloseError
+	var ne net.Error
+	switch {
+	case errors.Is(err, websocket.ErrReadLimit):
+		s.out.peerClosed(protocol.CloseTooBig) // gorilla already sent 1009
+	case errors.As(err, &ce):
+		// onPeerClose has recorded it.
+	case errors.As(err, &ne) && ne.Timeout():
+		if closing, _ := s.out.state(); closing {
+			return
+		}
+		if !s.connected {
+			s.m.Connects.WithLabelValues(ConnectTimeout).Inc()
+			s.Close(protocol.CloseConnectTimout)
+		} else {
+			s.Close(protocol.CloseStale)
+		}
+	default:
+		s.out.peerClosed(protocol.Disconnect{Code: 1006, Reason: "connection lost"})
+	}
+}
+
+// onPeerClose answers a close frame from the peer, unless it answers ours.
+func (s *Session) onPeerClose(code int, text string) error {
+	if s.out.peerClosed(protocol.Disconnect{Code: code, Reason: text}) {
+		msg := websocket.FormatCloseMessage(code, "")
+		if code == websocket.CloseNoStatusReceived {
+			msg = websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+		}
+		_ = s.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	}
+	return nil
+}
+
+func (s *Session) extendReadDeadline() error {
+	return s.conn.SetReadDeadline(time.Now().Add(2 * s.mgr.cfg.PingInterval))
+}
+
+// Close starts closing the connection with reason: queued messages are
+// written, then the close frame. It never blocks; it implements hub.Conn.
+func (s *Session) Close(reason protocol.Disconnect) {
+	start, started := s.out.close(reason)
+	if !started {
+		return
+	}
+	// The reader must not wait for traffic that may never come.
+	_ = s.conn.SetReadDeadline(time.Now().Add(writeWait + closeWait + closeGrace))
+	if start {
+		go s.writeLoop()
+	}
+}
+
+// evictSlow closes the session as a slow consumer from outside the outbox
+// (a subscription's joining buffer overflowed).
+func (s *Session) evictSlow() {
+	start, started := s.out.overflow()
+	if started {
+		s.slowConsumer()
+	}
+	if start {
+		go s.writeLoop()
+	}
+}
+
+// slowConsumer follows an overflow. The write in flight (the peer stopped
+// reading) gets closeWait to finish, so a client that resumes reading soon
+// still sees its 4008; the reader stops waiting soon after.
+func (s *Session) slowConsumer() {
+	s.m.slowConsumers.Inc()
+	_ = s.conn.NetConn().SetWriteDeadline(time.Now().Add(closeWait))
+	_ = s.conn.SetReadDeadline(time.Now().Add(2*closeWait + closeGrace))
+}
+
+// sendReply queues a reply line this session owns.
+func (s *Session) sendReply(line []byte) { s.send(item{kind: kindReply, line: line}) }
+
+// sendUnsub queues a server-side unsubscribe push.
+func (s *Session) sendUnsub(channel, reason string) {
+	s.send(item{kind: kindUnsub, line: protocol.AppendUnsub(nil, channel, reason)})
+}
+
+// sendDelivery queues a publication shared with other subscribers.
+func (s *Session) sendDelivery(d *hub.Delivery) { s.send(item{kind: kindPub, d: d}) }
+
+func (s *Session) send(it item) {
+	start, ok, dropped := s.out.put(it)
+	if dropped > 0 {
+		s.m.dropped.Add(float64(dropped))
+	}
+	if !ok && start { // this put overflowed the queue
+		s.slowConsumer()
+	}
+	if start {
+		go s.writeLoop()
+	}
+}
+
+// teardown runs once on the reader goroutine after the read loop ends.
+func (s *Session) teardown() {
+	s.stopTimers()
+	s.leaveAll()
+	if s.connected {
+		s.mgr.hub.RemoveConn(s.claims.User, s)
+	}
+	select {
+	case <-s.out.done:
+	case <-time.After(closeWait + closeGrace):
+	}
+	_ = s.conn.Close()
+	_, reason := s.out.state()
+	s.m.disconnected(reason.Code)
+	s.m.Connections.Dec()
+}
+
+func (m *Manager) getBuf() *bytes.Buffer {
+	if b, ok := m.bufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (m *Manager) putBuf(b *bytes.Buffer) {
+	if b.Cap() > 64<<10 {
+		return // one huge frame must not pin a huge buffer
+	}
+	b.Reset()
+	m.bufs.Put(b)
+}

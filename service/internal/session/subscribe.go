@@ -1,0 +1,126 @@
+package session
+
+import (
+	"context"
+
+	"github.com/wsgateway/wsgateway/service/internal/protocol"
+)
+
+// positionOnly asks History for the stream position and no publications.
+var positionOnly = protocol.HistoryQuery{HasSince: true, Since: ^uint64(0)}
+
+func (s *Session) subscribe(cmd *protocol.Command) {
+	ch := cmd.Channel
+	if !s.claims.CanSubscribe(ch) {
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodePermissionDenied, "no permission to subscribe to %q", ch))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if old := s.subs[ch]; old != nil {
+		if !old.gone() {
+			s.replyError(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "already subscribed to %q", ch))
+			return
+		}
+		s.leave(ctx, old) // ended on a gap: the client is subscribing again to recover
+	}
+	if len(s.subs) >= s.mgr.cfg.MaxSubscriptions {
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeTooManySubscriptions, "at most %d subscriptions", s.mgr.cfg.MaxSubscriptions))
+		return
+	}
+	sub := &subscription{s: s, channel: ch}
+	if s.subs == nil {
+		s.subs = make(map[string]*subscription)
+	}
+	s.subs[ch] = sub
+	// Joining the hub before reading the position is what makes the reply
+	// and the live pushes meet without a gap: anything published from now
+	// on is held in sub until activate, and duplicates are dropped there.
+	s.mgr.hub.Subscribe(ch, sub)
+	if err := s.join(ctx, sub, cmd); err != nil {
+		s.leave(ctx, sub)
+		s.replyFailure(cmd, err)
+	}
+}
+
+// join makes the node receive the channel, registers presence, reads the
+// position (and the missed publications when recovering), and activates sub.
+func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Command) error {
+	if err := s.mgr.broker.Subscribe(ctx, sub.channel); err != nil {
+		return err
+	}
+	info := protocol.ClientInfo{User: s.claims.User, Client: s.id, Node: s.mgr.cfg.Node}
+	if err := s.mgr.broker.AddPresence(ctx, sub.channel, info); err != nil {
+		return err
+	}
+	q := positionOnly
+	if cmd.Recover {
+		q.Since = cmd.Offset
+	}
+	h, err := s.mgr.broker.History(ctx, sub.channel, q)
+	if err != nil {
+		return err
+	}
+	res := protocol.SubscribeResult{Offset: h.Offset, Epoch: h.Epoch, Publications: protocol.Publications{}}
+	if cmd.Recover {
+		res.Recovered = recovered(cmd, h)
+		if res.Recovered {
+			res.Publications = h.Publications
+			s.m.recoveries.WithLabelValues("recovered").Inc()
+		} else {
+			s.m.recoveries.WithLabelValues("not_recovered").Inc()
+		}
+	}
+	sub.activate(protocol.AppendReply(nil, cmd.ID, res), h.Position)
+	return nil
+}
+
+// recovered reports whether h holds exactly the publications after the
+// client's position, in the client's epoch.
+func recovered(cmd *protocol.Command, h protocol.History) bool {
+	if cmd.Epoch != h.Epoch || cmd.Offset > h.Offset {
+		return false
+	}
+	missed := h.Offset - cmd.Offset
+	if uint64(len(h.Publications)) != missed {
+		return false
+	}
+	return missed == 0 || h.Publications[0].Offset == cmd.Offset+1
+}
+
+func (s *Session) unsubscribe(cmd *protocol.Command) {
+	if sub := s.subs[cmd.Channel]; sub != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		s.leave(ctx, sub)
+	}
+	s.sendReply(protocol.AppendResult(nil, cmd.ID, emptyResult))
+}
+
+// leave ends sub and releases what it holds in the hub and the broker.
+// Broker failures are logged, not returned: the subscription is gone
+// locally either way, and presence entries expire in the cluster broker.
+func (s *Session) leave(ctx context.Context, sub *subscription) {
+	sub.end()
+	delete(s.subs, sub.channel)
+	if s.mgr.hub.Unsubscribe(sub.channel, sub) {
+		if err := s.mgr.broker.Unsubscribe(ctx, sub.channel); err != nil {
+			s.mgr.log.Warn("broker unsubscribe failed", "channel", sub.channel, "err", err)
+		}
+	}
+	if err := s.mgr.broker.RemovePresence(ctx, sub.channel, s.id); err != nil {
+		s.mgr.log.Debug("presence remove failed", "channel", sub.channel, "err", err)
+	}
+}
+
+// leaveAll releases every subscription, at teardown.
+func (s *Session) leaveAll() {
+	if len(s.subs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	for _, sub := range s.subs {
+		s.leave(ctx, sub)
+	}
+}
