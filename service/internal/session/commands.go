@@ -59,20 +59,24 @@ func (s *Session) dispatch(cmd *protocol.Command) {
 	}
 }
 
-// allow applies the per-connection command rate. Being limited without a
-// break for a second closes the connection with 4029.
+// allow applies the per-connection command rate. Being limited for a second
+// closes the connection with 4029. A run of limiting lasts while refusals
+// come less than a second apart: the commands the refill lets through in
+// between must not end it, or a client flooding at any speed would trickle
+// through forever and never be closed.
 func (s *Session) allow() bool {
 	if s.limiter == nil {
 		return true
 	}
 	now := time.Now()
 	if s.limiter.AllowN(now, 1) {
-		s.limitedSince = time.Time{}
 		return true
 	}
-	if s.limitedSince.IsZero() {
+	if s.limitedSince.IsZero() || now.Sub(s.lastLimited) >= time.Second {
 		s.limitedSince = now
-	} else if now.Sub(s.limitedSince) >= time.Second {
+	}
+	s.lastLimited = now
+	if now.Sub(s.limitedSince) >= time.Second {
 		s.Close(protocol.CloseRateLimited)
 	}
 	return false

@@ -48,20 +48,30 @@ func (o *outbox) init(limit int) {
 	o.done = make(chan struct{})
 }
 
+// putResult says what became of an item given to put.
+type putResult uint8
+
+const (
+	queued     putResult = iota
+	refused              // the session is closing
+	overflowed           // this item overflowed the queue: the session now closes 4008
+)
+
 // put queues it and reports whether a writer must be started. It refuses
-// (ok false) once the session is closing, and turns an overflow into a
-// slow-consumer close: the queued items are dropped and counted in dropped.
-func (o *outbox) put(it item) (startWriter, ok bool, dropped int) {
+// items once the session is closing, and turns an overflow into a
+// slow-consumer close: the queued items are dropped (dropped counts them).
+func (o *outbox) put(it item) (startWriter bool, res putResult, dropped int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closing {
-		return false, false, 1
+		return false, refused, 1
 	}
 	if len(o.items) >= o.limit {
-		return o.overflowLocked(), false, len(o.items) + 1
+		dropped = len(o.items) + 1
+		return o.overflowLocked(), overflowed, dropped
 	}
 	o.items = append(o.items, it)
-	return o.wake(), true, 0
+	return o.wake(), queued, 0
 }
 
 // overflow closes the session as a slow consumer, dropping what waits. It

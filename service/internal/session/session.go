@@ -43,8 +43,9 @@ type Session struct {
 	connected    bool
 	subs         map[string]*subscription
 	limiter      *rate.Limiter
-	limitedSince time.Time
-	malformed    int // malformed frames in a row
+	limitedSince time.Time // start of the current run of rate limiting
+	lastLimited  time.Time // last command refused by the rate limit
+	malformed    int       // malformed frames in a row
 
 	expiresAt   atomic.Int64 // token expiry, Unix nanoseconds; 0: none
 	expiryTimer *time.Timer
@@ -210,11 +211,11 @@ func (s *Session) sendUnsub(channel, reason string) {
 func (s *Session) sendDelivery(d *hub.Delivery) { s.send(item{kind: kindPub, d: d}) }
 
 func (s *Session) send(it item) {
-	start, ok, dropped := s.out.put(it)
+	start, res, dropped := s.out.put(it)
 	if dropped > 0 {
 		s.m.dropped.Add(float64(dropped))
 	}
-	if !ok && start { // this put overflowed the queue
+	if res == overflowed {
 		s.slowConsumer()
 	}
 	if start {

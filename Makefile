@@ -1,0 +1,125 @@
+# wsgateway's front door. `make help` lists the targets; every target that the
+# README or CI uses works on a fresh machine that has Go and make.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+GO ?= go
+# gofmt from the same toolchain as $(GO), so formatting never depends on PATH.
+GOFMT = $(shell $(GO) env GOROOT)/bin/gofmt
+
+# VERSION is stamped into the binaries (main.version) and tags the image.
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+BIN := $(CURDIR)/bin
+# Tools the build installs for itself live here (git-ignored), so nothing
+# global is needed. Each version gets its own folder, so bumping a pin
+# reinstalls.
+TOOLS := $(CURDIR)/.tools
+# staticcheck 2026.2.2 is module version v0.8.2; it builds with Go 1.26 and
+# resolves through the module proxy the project's machines use (tried 2026-11).
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
+# Fuzz targets as "package:FuzzName" pairs. `go test -fuzz` takes one target
+# per run, so every pair is run in turn. Add new fuzz tests here.
+FUZZ_TARGETS := ./service/internal/protocol:FuzzDecodeCommand \
+	./service/internal/auth:FuzzMatch
+# Fuzz time per target for `make fuzz`, and for the short run in `make test`.
+FUZZTIME ?= 60s
+TEST_FUZZTIME ?= 10s
+
+# `make bench BENCH=Fanout` narrows the benchmarks run.
+BENCH ?= .
+# Extra flags for `make run`, e.g. RUN_ARGS='--log-level debug'.
+RUN_ARGS ?=
+# Container engine and image name for `make image`.
+CONTAINER_ENGINE ?= docker
+IMAGE ?= wsgateway:$(VERSION)
+
+.PHONY: help deps build run test lint fuzz bench image clean
+
+help: ## list the targets
+	@echo 'Usage: make TARGET [VAR=value ...]'
+	@echo
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN { FS = ":.*## " } { printf "  %-8s %s\n", $$1, $$2 }'
+	@echo
+	@echo 'Variables: VERSION=$(VERSION) FUZZTIME=$(FUZZTIME) TEST_FUZZTIME=$(TEST_FUZZTIME)'
+	@echo '           BENCH=$(BENCH) RUN_ARGS=$(RUN_ARGS) IMAGE=$(IMAGE) CONTAINER_ENGINE=$(CONTAINER_ENGINE)'
+
+deps: ## install what tests need beyond Go (redis-server, gcc for -race) when missing
+	@bash scripts/deps.sh
+
+# go_build builds ./service/cmd/$(1) into bin/$(1): static, no local paths,
+# stripped, version-stamped. The Dockerfile's build line matches it.
+go_build = CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/$(1) ./service/cmd/$(1)
+
+build: ## build bin/wsgateway and bin/wsbench (static, version-stamped)
+	$(call go_build,wsgateway)
+	$(call go_build,wsbench)
+
+# run builds only the gateway, so a broken load tool never blocks it.
+run: ## build and run one node in --dev mode: no Redis, no auth, ports 8080/8081/9090
+	$(call go_build,wsgateway)
+	$(BIN)/wsgateway --dev $(RUN_ARGS)
+
+test: deps ## race-enabled tests of every package, then a short run of every fuzz target
+	$(GO) test -race -count=1 -timeout 15m ./...
+	$(call fuzz_each,$(TEST_FUZZTIME))
+
+lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, and the Dockerfile's pins
+	@echo '==> gofmt -l'
+	@unformatted=$$(find . -name '*.go' -not -path './.git/*' -not -path './.tools/*' \
+		-not -path '*/testdata/*' -exec $(GOFMT) -l {} +); \
+	if [ -n "$$unformatted" ]; then \
+		echo 'gofmt: these files are not formatted (fix with gofmt -w):' >&2; \
+		echo "$$unformatted" >&2; exit 1; \
+	fi
+	@echo '==> go vet'
+	$(GO) vet ./...
+	@echo '==> staticcheck $(STATICCHECK_VERSION)'
+	$(STATICCHECK) ./...
+	@echo '==> Dockerfile'
+	@bash scripts/check-dockerfile.sh
+
+fuzz: ## fuzz every target in FUZZ_TARGETS for FUZZTIME each (default 60s)
+	$(call fuzz_each,$(FUZZTIME))
+
+bench: ## run the benchmarks of every service package, with allocations
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem ./service/...
+
+image: ## build the container image wsgateway:VERSION; fails when no container engine runs
+	@if ! $(CONTAINER_ENGINE) info >/dev/null 2>&1; then \
+		echo "image: no container engine available here: '$(CONTAINER_ENGINE) info' failed, so $(IMAGE) was NOT built." >&2; \
+		echo "image: the Dockerfile is still checked by 'make lint' (scripts/check-dockerfile.sh) and its go build line by 'make build'." >&2; \
+		echo "image: start a Docker daemon, or use CONTAINER_ENGINE=podman, and rerun." >&2; \
+		exit 1; \
+	fi
+	$(CONTAINER_ENGINE) build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+clean: ## remove bin/ and the repo-local tools in .tools/
+	rm -rf $(BIN) $(TOOLS)
+
+$(STATICCHECK):
+	@echo '==> installing staticcheck $(STATICCHECK_VERSION) into $(@D)'
+	@GOBIN=$(@D) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) || { \
+		echo "lint: could not install staticcheck $(STATICCHECK_VERSION) through the Go module proxy" >&2; exit 1; }
+
+# fuzz_each runs every FUZZ_TARGETS pair for $(1). It first checks that the
+# fuzz test exists: `go test -fuzz` with a pattern that matches nothing passes
+# silently, which would hide a renamed or deleted target.
+define fuzz_each
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		listed=$$($(GO) test -list "^$${name}\$$" "$$pkg"); \
+		if ! grep -qx "$$name" <<<"$$listed"; then \
+			echo "fuzz: no fuzz test $$name in $$pkg; update FUZZ_TARGETS in the Makefile" >&2; exit 1; \
+		fi; \
+		echo "==> fuzz $$name in $$pkg for $(1)"; \
+		$(GO) test -run '^$$' -fuzz "^$${name}\$$" -fuzztime $(1) "$$pkg"; \
+	done
+endef

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# deps.sh makes sure the machine has what `make test` needs beyond Go:
+#   redis-server      the broker tests start their own servers on free ports
+#                     (Debian's package also brings redis-cli, via redis-tools)
+#   gcc, libc6-dev    `go test -race` needs cgo, so a C compiler and libc headers
+# Each entry is "how to detect it|Debian package". When something is missing
+# and we are root, it runs `apt-get update` once and installs every missing
+# package with --no-install-recommends; otherwise it stops and names the
+# packages. When everything is present it only runs a few `command -v`s.
+set -euo pipefail
+
+needs=(
+	"command:redis-server|redis-server"
+	"command:gcc|gcc"
+	"file:/usr/include/stdlib.h|libc6-dev"
+)
+
+present() {
+	local probe=$1
+	case $probe in
+	command:*) command -v "${probe#command:}" >/dev/null 2>&1 ;;
+	file:*) [ -e "${probe#file:}" ] ;;
+	*) echo "deps.sh: unknown probe '$probe'" >&2; exit 2 ;;
+	esac
+}
+
+missing=()
+for need in "${needs[@]}"; do
+	probe=${need%%|*}
+	pkg=${need##*|}
+	if ! present "$probe"; then
+		missing+=("$pkg")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+install_hint="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "${EUID:-$(id -u)}" -ne 0 ]; then
+	echo "deps: missing Debian package(s): ${missing[*]}" >&2
+	echo "deps: install them, then rerun make:  sudo $install_hint" >&2
+	exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "deps: missing package(s): ${missing[*]} (Debian names), and apt-get is not available here;" >&2
+	echo "deps: install the equivalents with this system's package manager, then rerun make" >&2
+	exit 1
+fi
+
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+for need in "${needs[@]}"; do
+	if ! present "${need%%|*}"; then
+		echo "deps: installed ${need##*|}, but ${need%%|*} is still not there" >&2
+		exit 1
+	fi
+done

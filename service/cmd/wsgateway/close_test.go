@@ -1,0 +1,223 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// pingOfSize returns a ping command padded with spaces inside the JSON
+// object to exactly size bytes.
+func pingOfSize(id, size int) string {
+	head := fmt.Sprintf(`{"id":%d,`, id)
+	tail := `"op":"ping"}`
+	return head + strings.Repeat(" ", size-len(head)-len(tail)) + tail
+}
+
+// TestFrameCloseCodes checks the close codes a connected client's bad frames
+// earn (contract §2, close codes): each case provokes one on its own node.
+func TestFrameCloseCodes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		args    []string
+		provoke func(w *wsConn) error
+		want    int
+	}{
+		{
+			name:    "binary frame",
+			provoke: func(w *wsConn) error { return w.c.WriteMessage(websocket.BinaryMessage, []byte(`{"id":9,"op":"ping"}`)) },
+			want:    websocket.CloseUnsupportedData, // 1003
+		},
+		{
+			name:    "frame over --max-message-bytes",
+			args:    []string{"--max-message-bytes", "1024"},
+			provoke: func(w *wsConn) error { return w.c.WriteMessage(websocket.TextMessage, []byte(pingOfSize(9, 1025))) },
+			want:    websocket.CloseMessageTooBig, // 1009
+		},
+		{
+			name:    "text frame that is not UTF-8",
+			provoke: func(w *wsConn) error { return w.c.WriteMessage(websocket.TextMessage, []byte{0xff, 0xfe}) },
+			want:    websocket.CloseInvalidFramePayloadData, // 1007
+		},
+		{
+			name: "UTF-8 broken after valid commands in the same frame",
+			provoke: func(w *wsConn) error {
+				return w.c.WriteMessage(websocket.TextMessage, append([]byte(`{"id":9,"op":"ping"}`+"\n"), 0xc3, 0x28))
+			},
+			want: websocket.CloseInvalidFramePayloadData,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := startNode(t, append([]string{"--dev"}, tc.args...)...)
+			w := connected(t, g, "")
+			w.result(w.call(map[string]any{"op": "ping"})) // the connection works before the bad frame
+			if err := tc.provoke(w); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			if got := w.closed(5 * time.Second); got != tc.want {
+				t.Fatalf("close code %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestFrameAtMaxMessageBytesIsAccepted pins the boundary of 1009: a frame of
+// exactly --max-message-bytes is served.
+func TestFrameAtMaxMessageBytesIsAccepted(t *testing.T) {
+	t.Parallel()
+	g := startNode(t, "--dev", "--max-message-bytes", "1024")
+	w := connected(t, g, "")
+	w.send(pingOfSize(7, 1024))
+	if m := w.reply(7); errCode(m) != "" {
+		t.Fatalf("ping of 1024 bytes: %v", m)
+	}
+}
+
+// TestNoConnectWithinTimeoutCloses4009 waits the contract's real 10 s
+// connect timeout (it is not a flag). It runs in parallel so the wait
+// overlaps the other tests.
+func TestNoConnectWithinTimeoutCloses4009(t *testing.T) {
+	t.Parallel()
+	g := startNode(t, "--dev")
+	w := dial(t, g, nil)
+	if got := w.closed(20 * time.Second); got != 4009 {
+		t.Fatalf("close code %d, want 4009", got)
+	}
+	if n := metricSample(t, g, `wsgateway_connects_total{result="timeout"}`); n != 1 {
+		t.Fatalf(`connects_total{result="timeout"} = %v, want 1`, n)
+	}
+}
+
+// TestFirstCommandNotConnect checks that any other first command gets an
+// unauthorized error reply, then close 4001, even in --dev.
+func TestFirstCommandNotConnect(t *testing.T) {
+	t.Parallel()
+	g := startNode(t, "--dev")
+	for _, cmd := range []map[string]any{
+		{"op": "ping"},
+		{"op": "subscribe", "channel": "chat:a"},
+		{"op": "publish", "channel": "chat:a", "data": 1},
+		{"op": "refresh", "token": "x"},
+	} {
+		t.Run(cmd["op"].(string), func(t *testing.T) {
+			t.Parallel()
+			w := dial(t, g, nil)
+			if m := w.call(cmd); errCode(m) != "unauthorized" {
+				t.Fatalf("reply %v, want error unauthorized", m)
+			}
+			if got := w.closed(5 * time.Second); got != 4001 {
+				t.Fatalf("close code %d, want 4001", got)
+			}
+		})
+	}
+}
+
+// pings returns one frame of n ping commands with ids first, first+1, ...
+func pings(first, n int) string {
+	lines := make([]string, n)
+	for i := range lines {
+		lines[i] = fmt.Sprintf(`{"id":%d,"op":"ping"}`, first+i)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestCommandRate checks --command-rate: beyond the burst (twice the rate)
+// commands get rate_limited, replies still come in order; a client that
+// keeps flooding for over a second is closed with 4029.
+func TestCommandRate(t *testing.T) {
+	t.Parallel()
+	g := startNode(t, "--dev", "--command-rate", "5")
+	start := time.Now()
+	w := connected(t, g, "") // connect spends one token of the burst of 10
+	w.send(pings(100, 50))
+	ok, limited := 0, 0
+	for id := uint64(100); id < 150; id++ {
+		m := w.next()
+		if num(m["id"]) != id {
+			t.Fatalf("reply %v, want id %d: replies must come in command order", m, id)
+		}
+		switch code := errCode(m); code {
+		case "":
+			ok++
+		case "rate_limited":
+			limited++
+		default:
+			t.Fatalf("reply %v: want a result or rate_limited", m)
+		}
+	}
+	// The bucket held 10 tokens and refills at 5/s; elapsed bounds the refill.
+	mostAllowed := 10 + int(5*time.Since(start).Seconds()+1)
+	if ok == 0 || limited == 0 || ok > mostAllowed {
+		t.Fatalf("%d ok and %d rate_limited of 50 pings, want some of each and at most %d ok", ok, limited, mostAllowed)
+	}
+
+	// Keep flooding, reading meanwhile, until the server closes.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for id := 1000; ; id += 50 {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if w.c.WriteMessage(websocket.TextMessage, []byte(pings(id, 50))) != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+	if code := w.closed(10 * time.Second); code != 4029 {
+		t.Fatalf("close code %d, want 4029", code)
+	}
+}
+
+// TestClientCloseIsAnswered checks a client-initiated close 1000: the server
+// answers with its own close frame 1000 and counts the disconnect by code.
+func TestClientCloseIsAnswered(t *testing.T) {
+	t.Parallel()
+	g := startNode(t, "--dev")
+	const series = `wsgateway_disconnects_total{code="1000"}`
+	before := metricSample(t, g, series)
+	w := connected(t, g, "")
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
+	if err := w.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {
+		t.Fatalf("write close: %v", err)
+	}
+	if got := w.closed(5 * time.Second); got != websocket.CloseNormalClosure {
+		t.Fatalf("server answered close code %d, want 1000", got)
+	}
+	if !eventually(5*time.Second, func() bool { return metricSample(t, g, series) == before+1 }) {
+		t.Fatalf("%s = %v, want %v", series, metricSample(t, g, series), before+1)
+	}
+}
+
+// TestAPIDisconnectCloses4003 checks that POST /api/v1/disconnect closes
+// every connection of that user with 4003 and no one else's.
+func TestAPIDisconnectCloses4003(t *testing.T) {
+	t.Parallel()
+	g := startNode(t, "--jwt-secret", testSecret, "--api-key", "backend-key")
+	alice1 := connected(t, g, token(t, "alice", time.Hour, nil, nil))
+	alice2 := connected(t, g, token(t, "alice", time.Hour, nil, nil))
+	bob := connected(t, g, token(t, "bob", time.Hour, nil, nil))
+	body, _ := json.Marshal(map[string]string{"user": "alice"})
+	if code, m := apiCall(t, g, "POST", "/api/v1/disconnect", "backend-key", string(body)); code != 200 {
+		t.Fatalf("disconnect: %d %v", code, m)
+	}
+	for i, w := range []*wsConn{alice1, alice2} {
+		if got := w.closed(5 * time.Second); got != 4003 {
+			t.Fatalf("alice connection %d: close code %d, want 4003", i+1, got)
+		}
+	}
+	bob.result(bob.call(map[string]any{"op": "ping"}))
+}

@@ -1,0 +1,450 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/wsgateway/wsgateway/service/internal/auth"
+)
+
+// testSecret signs the tokens of nodes started with withAuth.
+const testSecret = "test-secret-0123456789abcdef"
+
+// gw is one gateway node run in-process through run(), exactly as main does,
+// on 127.0.0.1 ports chosen by the kernel.
+type gw struct {
+	t                  testing.TB
+	client, api, admin string // host:port
+	cancel             context.CancelFunc
+	exit               chan int
+	logs               *syncBuffer
+}
+
+// startNode runs a node with args added to "--listen 127.0.0.1:0 ...". It
+// stops (drains with zero delay) at the end of the test.
+func startNode(t testing.TB, args ...string) *gw {
+	t.Helper()
+	base := []string{"--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+		"--node-id", "test-node", "--drain-delay", "0s", "--drain-window", "0s", "--log-level", "debug"}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	g := &gw{t: t, cancel: cancel, exit: make(chan int, 1), logs: &syncBuffer{}}
+	go func() {
+		code := run(ctx, append(base, args...), func(string) string { return "" }, pw, g.logs)
+		pw.Close()
+		g.exit <- code
+	}()
+	addrs := make(chan map[string]string, 1)
+	go g.readLogs(pr, addrs)
+	select {
+	case a := <-addrs:
+		g.client, g.api, g.admin = a["client"], a["api"], a["admin"]
+	case code := <-g.exit:
+		t.Fatalf("node exited with %d before listening: %s", code, g.logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("node did not start: %s", g.logs.String())
+	}
+	t.Cleanup(g.stop)
+	return g
+}
+
+// readLogs copies the node's JSON log into logs and reports the listening
+// addresses from the "listening" line.
+func (g *gw) readLogs(r io.Reader, addrs chan<- map[string]string) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		g.logs.Write(append(append([]byte(nil), line...), '\n'))
+		var m map[string]any
+		if json.Unmarshal(line, &m) == nil && m["msg"] == "listening" {
+			addrs <- map[string]string{"client": m["client"].(string), "api": m["api"].(string), "admin": m["admin"].(string)}
+		}
+	}
+}
+
+func (g *gw) stop() {
+	g.cancel()
+	select {
+	case <-g.exit:
+	case <-time.After(30 * time.Second):
+		g.t.Errorf("node did not stop")
+	}
+}
+
+func (g *gw) wsURL() string { return "ws://" + g.client + "/ws" }
+
+// token signs a test token for user with the given permissions.
+func token(t testing.TB, user string, ttl time.Duration, subscribe, publish []string) string {
+	t.Helper()
+	tok, err := auth.SignHS256([]byte(testSecret), auth.TokenSpec{User: user, Subscribe: subscribe, Publish: publish, TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// wsConn is a raw protocol client: it sends commands and reads every JSON
+// object the server sends, one at a time, across batched frames.
+type wsConn struct {
+	t       testing.TB
+	c       *websocket.Conn
+	pending [][]byte
+	nextID  uint64
+}
+
+// dial opens a WebSocket to g with optional headers; it fails the test on error.
+func dial(t testing.TB, g *gw, header http.Header) *wsConn {
+	t.Helper()
+	c, resp, err := dialRaw(g, header)
+	if err != nil {
+		t.Fatalf("dial: %v (status %v)", err, status(resp))
+	}
+	w := &wsConn{t: t, c: c}
+	t.Cleanup(func() { c.Close() })
+	return w
+}
+
+func dialRaw(g *gw, header http.Header) (*websocket.Conn, *http.Response, error) {
+	d := websocket.Dialer{Subprotocols: []string{"wsgateway.v1"}, HandshakeTimeout: 5 * time.Second}
+	return d.Dial(g.wsURL(), header)
+}
+
+func status(r *http.Response) int {
+	if r == nil {
+		return 0
+	}
+	return r.StatusCode
+}
+
+// connected dials and sends connect with tok (empty: none); it fails unless
+// the reply has a result.
+func connected(t testing.TB, g *gw, tok string) *wsConn {
+	t.Helper()
+	w := dial(t, g, nil)
+	cmd := map[string]any{"op": "connect"}
+	if tok != "" {
+		cmd["token"] = tok
+	}
+	w.result(w.call(cmd))
+	return w
+}
+
+// send writes one text frame with the given raw content.
+func (w *wsConn) send(frame string) {
+	w.t.Helper()
+	if err := w.c.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+		w.t.Fatalf("write: %v", err)
+	}
+}
+
+// call sends cmd with a fresh id and returns the reply with that id,
+// keeping pushes that arrive before it for next().
+func (w *wsConn) call(cmd map[string]any) map[string]any {
+	w.t.Helper()
+	w.nextID++
+	cmd["id"] = w.nextID
+	b, _ := json.Marshal(cmd)
+	w.send(string(b))
+	return w.reply(w.nextID)
+}
+
+// reply reads until the reply with id arrives; pushes read meanwhile are
+// kept in order for next().
+func (w *wsConn) reply(id uint64) map[string]any {
+	w.t.Helper()
+	var skipped [][]byte
+	defer func() { w.pending = append(skipped, w.pending...) }()
+	for {
+		raw := w.nextRaw(5 * time.Second)
+		m := decode(w.t, raw)
+		if v, ok := m["id"].(float64); ok && uint64(v) == id {
+			return m
+		}
+		skipped = append(skipped, raw)
+	}
+}
+
+// next returns the next JSON object from the server.
+func (w *wsConn) next() map[string]any {
+	w.t.Helper()
+	return decode(w.t, w.nextRaw(5*time.Second))
+}
+
+func (w *wsConn) nextRaw(timeout time.Duration) []byte {
+	w.t.Helper()
+	for len(w.pending) == 0 {
+		_ = w.c.SetReadDeadline(time.Now().Add(timeout))
+		mt, frame, err := w.c.ReadMessage()
+		if err != nil {
+			w.t.Fatalf("read: %v", err)
+		}
+		if mt != websocket.TextMessage {
+			w.t.Fatalf("frame type %d, want text", mt)
+		}
+		for _, line := range bytes.Split(frame, []byte("\n")) {
+			w.pending = append(w.pending, line)
+		}
+	}
+	raw := w.pending[0]
+	w.pending = w.pending[1:]
+	return raw
+}
+
+// result returns the reply's result, failing the test on an error reply.
+func (w *wsConn) result(m map[string]any) map[string]any {
+	w.t.Helper()
+	res, ok := m["result"].(map[string]any)
+	if !ok {
+		w.t.Fatalf("want a result, got %v", m)
+	}
+	return res
+}
+
+// errCode returns the reply's error code ("" when it has none).
+func errCode(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+// closed reads until the connection closes and returns the close code
+// (1006 when it ended without a close frame). Data read meanwhile is dropped.
+func (w *wsConn) closed(timeout time.Duration) int {
+	w.t.Helper()
+	_ = w.c.SetReadDeadline(time.Now().Add(timeout))
+	for {
+		_, _, err := w.c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code
+		}
+		if strings.Contains(err.Error(), "timeout") {
+			w.t.Fatalf("connection still open after %v", timeout)
+		}
+		return websocket.CloseAbnormalClosure
+	}
+}
+
+func decode(t testing.TB, raw []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("server sent invalid JSON %q: %v", raw, err)
+	}
+	return m
+}
+
+// apiCall calls the backend API of g; key "" sends no Authorization.
+func apiCall(t testing.TB, g *gw, method, path, key, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+g.api+path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "apikey "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s %s: status %d, body %q is not JSON", method, path, resp.StatusCode, b)
+	}
+	return resp.StatusCode, m
+}
+
+// httpGet fetches a URL and returns status and body.
+func httpGet(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func num(v any) uint64 {
+	f, _ := v.(float64)
+	return uint64(f)
+}
+
+// metricSample scrapes g's /metrics and returns the value of the sample
+// whose name and labels are exactly series (`name{label="v"}`), failing the
+// test when it is absent.
+func metricSample(t testing.TB, g *gw, series string) float64 {
+	t.Helper()
+	code, body := httpGet(t, "http://"+g.admin+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", code)
+	}
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				t.Fatalf("metric %s: value %q: %v", series, v, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("metric %s not exposed", series)
+	return 0
+}
+
+// eventually polls cond every 20ms until it holds or timeout passes, and
+// reports whether it held.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// closedNoFail is closed for use off the test goroutine: it never calls
+// Fatal and returns -1 when the connection is still open after timeout.
+func (w *wsConn) closedNoFail(timeout time.Duration) int {
+	_ = w.c.SetReadDeadline(time.Now().Add(timeout))
+	for {
+		_, _, err := w.c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code
+		}
+		if strings.Contains(err.Error(), "timeout") {
+			return -1
+		}
+		return websocket.CloseAbnormalClosure
+	}
+}
+
+// connectedAs is connected that also returns the connect result (for the
+// connection's client id).
+func connectedAs(t testing.TB, g *gw, tok string) (*wsConn, map[string]any) {
+	t.Helper()
+	w := dial(t, g, nil)
+	cmd := map[string]any{"op": "connect"}
+	if tok != "" {
+		cmd["token"] = tok
+	}
+	return w, w.result(w.call(cmd))
+}
+
+// quiet fails unless nothing is on its way to the client: the reply to a
+// ping sent now must be the very next object received.
+func (w *wsConn) quiet() {
+	w.t.Helper()
+	w.nextID++
+	w.send(fmt.Sprintf(`{"id":%d,"op":"ping"}`, w.nextID))
+	if m := w.next(); num(m["id"]) != w.nextID {
+		w.t.Fatalf("want only the ping reply, got %v first", m)
+	}
+}
+
+// apiRequest calls the backend API of g with the given headers and returns
+// the status, the response headers and the decoded JSON body.
+func apiRequest(t testing.TB, g *gw, method, path string, header http.Header, body string) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+g.api+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s %s: status %d, body %q is not JSON", method, path, resp.StatusCode, b)
+	}
+	return resp.StatusCode, resp.Header, m
+}
+
+// apiPublish publishes data (raw JSON) on channel through the API and
+// returns the result; anything but 200 fails the test.
+func apiPublish(t testing.TB, g *gw, key, channel, data string) map[string]any {
+	t.Helper()
+	body := fmt.Sprintf(`{"channel":%q,"data":%s}`, channel, data)
+	code, res := apiCall(t, g, "POST", "/api/v1/publish", key, body)
+	if code != http.StatusOK {
+		t.Fatalf("API publish %s: %d %v", body, code, res)
+	}
+	return res
+}
+
+// waitUntil polls check every 10 ms until it returns "" (satisfied), for
+// at most 5 s; then it fails the test with check's last complaint.
+func waitUntil(t testing.TB, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		msg := check()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5s: %s", msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// jsonValue decodes a JSON literal, to build expected values from the text
+// that was sent.
+func jsonValue(t testing.TB, s string) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("bad JSON in test: %q: %v", s, err)
+	}
+	return v
+}

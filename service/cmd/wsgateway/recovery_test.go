@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// pushOffsets reads n publication pushes for channel and returns their offsets.
+func pushOffsets(t *testing.T, w *wsConn, channel string, n int) []uint64 {
+	t.Helper()
+	var out []uint64
+	for len(out) < n {
+		p := w.next()
+		if p["push"] != "pub" || p["channel"] != channel {
+			t.Fatalf("unexpected message %v", p)
+		}
+		out = append(out, num(p["offset"]))
+	}
+	return out
+}
+
+func publishN(t *testing.T, g *gw, channel string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if code, body := apiCall(t, g, "POST", "/api/v1/publish", "", fmt.Sprintf(`{"channel":%q,"data":{"n":%d}}`, channel, i)); code != 200 {
+			t.Fatalf("publish: %d %v", code, body)
+		}
+	}
+}
+
+func pubOffsets(t *testing.T, res map[string]any) []uint64 {
+	t.Helper()
+	var out []uint64
+	for _, p := range res["publications"].([]any) {
+		out = append(out, num(p.(map[string]any)["offset"]))
+	}
+	return out
+}
+
+func seq(from, to uint64) []uint64 {
+	var out []uint64
+	for i := from; i <= to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+func equal(a, b []uint64) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+
+func TestRecovery(t *testing.T) {
+	g := startNode(t, "--dev", "--history-size", "5")
+	const ch = "chat:recover"
+	first := connected(t, g, "")
+	sub := first.result(first.call(map[string]any{"op": "subscribe", "channel": ch}))
+	epoch := sub["epoch"]
+	publishN(t, g, ch, 3)
+	if got := pushOffsets(t, first, ch, 3); !equal(got, seq(1, 3)) {
+		t.Fatalf("live offsets %v", got)
+	}
+	first.c.Close()
+	publishN(t, g, ch, 3) // offsets 4..6, missed while away
+
+	tests := []struct {
+		name      string
+		offset    uint64
+		epoch     any
+		recovered bool
+		pubs      []uint64
+	}{
+		{"missed publications come back exactly", 3, epoch, true, seq(4, 6)},
+		{"nothing missed", 6, epoch, true, nil},
+		{"older than history", 0, epoch, false, nil},
+		{"another epoch", 3, "not-the-epoch", false, nil},
+		{"offset ahead of the stream", 9, epoch, false, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := connected(t, g, "")
+			res := w.result(w.call(map[string]any{"op": "subscribe", "channel": ch, "recover": true, "offset": tc.offset, "epoch": tc.epoch}))
+			if res["recovered"] != tc.recovered || !equal(pubOffsets(t, res), tc.pubs) {
+				t.Fatalf("recovered=%v pubs=%v, want %v %v", res["recovered"], pubOffsets(t, res), tc.recovered, tc.pubs)
+			}
+			if num(res["offset"]) != 6 || res["epoch"] != epoch {
+				t.Fatalf("position %v/%v, want 6/%v", res["offset"], res["epoch"], epoch)
+			}
+		})
+	}
+	// Live pushes continue right after the recovered ones.
+	w := connected(t, g, "")
+	w.result(w.call(map[string]any{"op": "subscribe", "channel": ch, "recover": true, "offset": 4, "epoch": epoch}))
+	publishN(t, g, ch, 1)
+	if got := pushOffsets(t, w, ch, 1); !equal(got, []uint64{7}) {
+		t.Fatalf("after recovery got %v, want [7]", got)
+	}
+}
+
+// TestRecoveryRacingPublishers subscribes with recover over and over while
+// publishers keep publishing: every time, the reply's publications followed
+// by the live pushes must be exactly K+1, K+2, ... with no gap or repeat.
+func TestRecoveryRacingPublishers(t *testing.T) {
+	g := startNode(t, "--dev", "--command-rate", "0")
+	const ch = "race:one"
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		pub := connected(t, g, "")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				pub.result(pub.call(map[string]any{"op": "publish", "channel": ch, "data": 1}))
+			}
+		}()
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+
+	w := connected(t, g, "")
+	var last uint64
+	var epoch any = ""
+	for round := 0; round < 60; round++ {
+		k := last - min(last, uint64(round%7)) // recover from a little behind
+		res := w.result(w.call(map[string]any{"op": "subscribe", "channel": ch, "recover": true, "offset": k, "epoch": epoch}))
+		got := pubOffsets(t, res)
+		if round > 0 && res["recovered"] != true {
+			t.Fatalf("round %d: not recovered from %d: %v", round, k, res)
+		}
+		if round == 0 {
+			got, k = nil, num(res["offset"])
+		}
+		if !equal(got, seq(k+1, num(res["offset"]))) {
+			t.Fatalf("round %d: reply publications %v, want %d..%d", round, got, k+1, num(res["offset"]))
+		}
+		epoch = res["epoch"]
+		live := pushOffsets(t, w, ch, 20)
+		if want := seq(num(res["offset"])+1, num(res["offset"])+20); !equal(live, want) {
+			t.Fatalf("round %d: live offsets %v, want %v", round, live, want)
+		}
+		last = live[len(live)-1]
+		w.result(w.call(map[string]any{"op": "unsubscribe", "channel": ch}))
+		w.pending = nil // pushes that were already queued before the unsubscribe
+	}
+}

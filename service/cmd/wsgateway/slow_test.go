@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestSlowConsumer: a subscriber that stops reading is closed with 4008 once
+// its send queue overflows, and sees that close frame when it reads again,
+// while a subscriber that reads gets every publication in order.
+func TestSlowConsumer(t *testing.T) {
+	g := startNode(t, "--dev", "--send-queue", "64")
+	const ch = "feed:slow"
+	slow := dialSmallBuffer(t, g)
+	slow.result(slow.call(map[string]any{"op": "connect"}))
+	slow.result(slow.call(map[string]any{"op": "subscribe", "channel": ch}))
+	fast := connected(t, g, "")
+	fast.result(fast.call(map[string]any{"op": "subscribe", "channel": ch}))
+
+	got := make(chan []uint64, 1)
+	const n = 600 // 600 x 16 KiB is more than the socket buffers and the queue hold
+	go func() { got <- readOffsets(fast, ch, n) }()
+	payload := strings.Repeat("x", 16<<10)
+	for i := 0; i < n; i++ {
+		if code, body := apiCall(t, g, "POST", "/api/v1/publish", "", fmt.Sprintf(`{"channel":%q,"data":%q}`, ch, payload)); code != 200 {
+			t.Fatalf("publish %d: %d %v", i, code, body)
+		}
+	}
+	waitMetric(t, g, "wsgateway_slow_consumer_disconnects_total 1")
+	if code := slow.closed(10 * time.Second); code != 4008 {
+		t.Fatalf("slow consumer closed with %d, want 4008", code)
+	}
+	select {
+	case offs := <-got:
+		if !equal(offs, seq(1, n)) {
+			t.Fatalf("reading subscriber got %d offsets, first gap near %v", len(offs), firstGap(offs))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("reading subscriber did not get every publication")
+	}
+	waitMetric(t, g, `wsgateway_disconnects_total{code="4008"} 1`)
+}
+
+// dialSmallBuffer connects with a 16 KiB receive buffer, so that a client
+// that stops reading stalls the server's writes quickly (Linux otherwise
+// autotunes loopback receive buffers up to tens of MiB).
+func dialSmallBuffer(t *testing.T, g *gw) *wsConn {
+	t.Helper()
+	nd := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10)
+		})
+		return errors.Join(err, serr)
+	}}
+	d := websocket.Dialer{NetDialContext: nd.DialContext, Subprotocols: []string{"wsgateway.v1"}}
+	c, _, err := d.Dial(g.wsURL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &wsConn{t: t, c: c}
+}
+
+// readOffsets reads n pushes without failing the test from a goroutine;
+// it returns what it read when the connection ends early.
+func readOffsets(w *wsConn, ch string, n int) []uint64 {
+	var out []uint64
+	for len(out) < n {
+		_ = w.c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		_, frame, err := w.c.ReadMessage()
+		if err != nil {
+			return out
+		}
+		for _, line := range strings.Split(string(frame), "\n") {
+			var off uint64
+			if _, err := fmt.Sscanf(line[strings.Index(line, `"offset":`)+9:], "%d", &off); err == nil {
+				out = append(out, off)
+			}
+		}
+	}
+	return out
+}
+
+func firstGap(offs []uint64) uint64 {
+	for i, o := range offs {
+		if o != uint64(i+1) {
+			return uint64(i + 1)
+		}
+	}
+	return uint64(len(offs) + 1)
+}
+
+// waitMetric polls /metrics until a line equal to want appears.
+func waitMetric(t *testing.T, g *gw, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := httpGet(t, "http://"+g.admin+"/metrics")
+		for _, line := range strings.Split(body, "\n") {
+			if line == want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metric line %q not found in:\n%s", want, grepLines(body, "wsgateway_"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func grepLines(body, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, prefix) && !strings.Contains(l, "_bucket") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
