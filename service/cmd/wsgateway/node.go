@@ -64,7 +64,7 @@ func build(cfg config.Config, log *slog.Logger) (*node, error) {
 		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen,
 		APIKey: cfg.APIKey, Dev: cfg.Dev, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
 		MaxConnections: cfg.MaxConnections, ConnectRate: cfg.ConnectRate, MaxMessageBytes: cfg.MaxMessageBytes,
-		Compression: cfg.Compression, DrainDelay: cfg.DrainDelay, DrainWindow: cfg.DrainWindow,
+		Compression: cfg.Compression, DrainDelay: cfg.DrainDelay, DrainWindow: cfg.DrainWindow, Pprof: cfg.Pprof,
 	}, sm, mem, h, reg, reg, log)
 	return &node{memory: mem, server: srv}, nil
 }

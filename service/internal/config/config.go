@@ -52,6 +52,7 @@ type Config struct {
 
 	SendQueue int    // --send-queue: pending pushes+replies per connection before close 4008
 	LogLevel  string // --log-level: debug, info, warn or error
+	Pprof     bool   // --pprof: serve /debug/pprof/ on the admin port
 }
 
 // Default returns the defaults of every setting. It is the only place they

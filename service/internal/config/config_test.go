@@ -61,6 +61,7 @@ var everyFlag = []struct{ name, value string }{
 	{"drain-window", "1m"},
 	{"send-queue", "64"},
 	{"log-level", "debug"},
+	{"pprof", "true"},
 }
 
 var wantEvery = Config{
@@ -78,7 +79,7 @@ var wantEvery = Config{
 		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"),
 	},
 	CommandRate: 0, DrainDelay: 0, DrainWindow: time.Minute,
-	SendQueue: 64, LogLevel: "debug",
+	SendQueue: 64, LogLevel: "debug", Pprof: true,
 }
 
 func TestEveryFlagIsTested(t *testing.T) {

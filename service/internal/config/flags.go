@@ -46,6 +46,7 @@ func specs(c *Config) []spec {
 		{"drain-window", &c.DrainWindow, "connections are closed spread evenly over this window"},
 		{"send-queue", &c.SendQueue, "pushes and replies waiting per connection before it is closed 4008 as a slow consumer"},
 		{"log-level", &c.LogLevel, "log `level`: debug, info, warn or error"},
+		{"pprof", &c.Pprof, "serve Go profiles at /debug/pprof/ on the admin port (keep that port private)"},
 	}
 }
 

@@ -27,7 +27,7 @@ func TestRedacted(t *testing.T) {
 		"max-connections": 100000, "max-message-bytes": int64(65536), "compression": false,
 		"max-subscriptions": 1000, "connect-rate": 0.0, "trusted-proxies": []string{"10.0.0.0/8"},
 		"command-rate": 100.0, "drain-delay": "5s", "drain-window": "20s",
-		"send-queue": 1024, "log-level": "info",
+		"send-queue": 1024, "log-level": "info", "pprof": false,
 	}
 	if diff := cmp.Diff(want, c.Redacted()); diff != "" {
 		t.Errorf("Redacted (-want +got):\n%s", diff)

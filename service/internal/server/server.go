@@ -42,6 +42,7 @@ type Config struct {
 	MaxMessageBytes                int64
 	Compression                    bool
 	DrainDelay, DrainWindow        time.Duration
+	Pprof                          bool // /debug/pprof/ on the admin port
 }
 
 // Server is one node's HTTP surface and lifecycle.

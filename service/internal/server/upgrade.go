@@ -35,14 +35,21 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "node at connection limit", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.active.Add(-1)
 	conn, err := s.upgrader.Upgrade(w, r, nil) // writes its own 4xx on failure
 	if err != nil {
+		s.active.Add(-1)
 		connects.WithLabelValues(session.ConnectBadHandshake).Inc()
 		return
 	}
 	conn.SetReadLimit(s.cfg.MaxMessageBytes)
-	s.sessions.Serve(conn, session.ConnInfo{Remote: ip.String(), Token: bearer(r)})
+	info := session.ConnInfo{Remote: ip.String(), Token: bearer(r)}
+	// The session runs on a goroutine of its own so that this handler
+	// returns: net/http keeps its 8 KiB of connection buffers, the request
+	// and the response reachable until then, for the socket's whole life.
+	go func() {
+		defer s.active.Add(-1)
+		s.sessions.Serve(conn, info)
+	}()
 }
 
 func bearer(r *http.Request) string {
