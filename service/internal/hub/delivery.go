@@ -23,7 +23,7 @@ type Delivery struct {
 
 // NewDelivery encodes p's push line.
 func NewDelivery(p *protocol.Publication) *Delivery {
-	line := make([]byte, 0, 64+len(p.Channel)+len(p.Epoch)+len(p.Data)+len(p.User))
+	line := make([]byte, 0, 96+len(p.Channel)+len(p.Epoch)+len(p.Data)+len(p.User)) // 96: keys, quotes, a 20-digit offset
 	return &Delivery{Pub: p, Line: protocol.AppendPush(line, p)}
 }
 

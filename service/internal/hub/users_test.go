@@ -1,0 +1,182 @@
+package hub
+
+import (
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wsgateway/wsgateway/service/internal/protocol"
+)
+
+// conn is a fake Conn that records the reasons it was closed with. When
+// onClose is set, Close calls it, as a session would eventually leave the hub.
+type conn struct {
+	name    string
+	mu      sync.Mutex
+	closed  []protocol.Disconnect
+	onClose func()
+}
+
+func (c *conn) Close(reason protocol.Disconnect) {
+	c.mu.Lock()
+	c.closed = append(c.closed, reason)
+	c.mu.Unlock()
+	if c.onClose != nil {
+		c.onClose()
+	}
+}
+
+func (c *conn) reasons() []protocol.Disconnect {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.closed)
+}
+
+type userConn struct{ user, conn string }
+
+func TestHandleDisconnect(t *testing.T) {
+	tests := []struct {
+		name       string
+		add        []userConn
+		remove     []userConn
+		disconnect string
+		want       []string // conns closed, once each, with 4003
+	}{
+		{"every connection of the user", []userConn{{"alice", "a1"}, {"alice", "a2"}, {"bob", "b1"}}, nil,
+			"alice", []string{"a1", "a2"}},
+		{"no other user", []userConn{{"alice", "a1"}, {"bob", "b1"}, {"alicia", "c1"}}, nil, "bob", []string{"b1"}},
+		{"unknown user closes nothing", []userConn{{"alice", "a1"}}, nil, "carol", nil},
+		{"removed connection is not closed", []userConn{{"alice", "a1"}, {"alice", "a2"}}, []userConn{{"alice", "a1"}},
+			"alice", []string{"a2"}},
+		{"removing under another user changes nothing", []userConn{{"alice", "a1"}}, []userConn{{"bob", "a1"}},
+			"alice", []string{"a1"}},
+		{"registered twice, closed once", []userConn{{"alice", "a1"}, {"alice", "a1"}}, nil, "alice", []string{"a1"}},
+		{"empty user id is a user like any other", []userConn{{"", "anon"}, {"alice", "a1"}}, nil, "", []string{"anon"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := New(prometheus.NewRegistry())
+			conns := map[string]*conn{}
+			get := func(name string) *conn {
+				if conns[name] == nil {
+					conns[name] = &conn{name: name}
+				}
+				return conns[name]
+			}
+			for _, uc := range tt.add {
+				h.AddConn(uc.user, get(uc.conn))
+			}
+			for _, uc := range tt.remove {
+				h.RemoveConn(uc.user, get(uc.conn))
+			}
+			h.HandleDisconnect(tt.disconnect)
+
+			want := map[string][]protocol.Disconnect{}
+			for _, name := range tt.want {
+				want[name] = []protocol.Disconnect{protocol.CloseDisconnected}
+			}
+			got := map[string][]protocol.Disconnect{}
+			for name, c := range conns {
+				if r := c.reasons(); len(r) > 0 {
+					got[name] = r
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("closes after HandleDisconnect(%q) (-want +got):\n%s", tt.disconnect, diff)
+			}
+			for _, r := range got {
+				if r[0].Code != 4003 {
+					t.Errorf("close code %d, want 4003", r[0].Code)
+				}
+			}
+		})
+	}
+}
+
+// A connection's Close may leave the hub at once: HandleDisconnect must not
+// hold the user lock while it calls Close.
+func TestHandleDisconnectCloseLeavesHub(t *testing.T) {
+	h := New(prometheus.NewRegistry())
+	var cs []*conn
+	for _, name := range []string{"a1", "a2", "a3"} {
+		c := &conn{name: name}
+		c.onClose = func() { h.RemoveConn("alice", c) }
+		cs = append(cs, c)
+		h.AddConn("alice", c)
+	}
+	h.HandleDisconnect("alice")
+	for _, c := range cs {
+		if diff := cmp.Diff([]protocol.Disconnect{protocol.CloseDisconnected}, c.reasons()); diff != "" {
+			t.Errorf("%s closes (-want +got):\n%s", c.name, diff)
+		}
+	}
+	if n, _ := h.Stats(); n != 0 {
+		t.Errorf("Stats connections = %d after every connection left, want 0", n)
+	}
+}
+
+func TestConnsAndStats(t *testing.T) {
+	tests := []struct {
+		name      string
+		add       []userConn
+		remove    []userConn
+		wantConns []string
+	}{
+		{"none", nil, nil, nil},
+		{"several users", []userConn{{"alice", "a1"}, {"alice", "a2"}, {"bob", "b1"}}, nil, []string{"a1", "a2", "b1"}},
+		{"added twice counts once", []userConn{{"alice", "a1"}, {"alice", "a1"}}, nil, []string{"a1"}},
+		{"removed", []userConn{{"alice", "a1"}, {"bob", "b1"}}, []userConn{{"alice", "a1"}}, []string{"b1"}},
+		{"removed twice", []userConn{{"alice", "a1"}, {"bob", "b1"}}, []userConn{{"alice", "a1"}, {"alice", "a1"}}, []string{"b1"}},
+		{"removed under the wrong user", []userConn{{"alice", "a1"}}, []userConn{{"bob", "a1"}}, []string{"a1"}},
+		{"never added", nil, []userConn{{"alice", "a1"}}, nil},
+		{"everyone left", []userConn{{"alice", "a1"}, {"alice", "a2"}}, []userConn{{"alice", "a2"}, {"alice", "a1"}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := New(prometheus.NewRegistry())
+			conns := map[string]*conn{}
+			get := func(name string) *conn {
+				if conns[name] == nil {
+					conns[name] = &conn{name: name}
+				}
+				return conns[name]
+			}
+			for _, uc := range tt.add {
+				h.AddConn(uc.user, get(uc.conn))
+			}
+			for _, uc := range tt.remove {
+				h.RemoveConn(uc.user, get(uc.conn))
+			}
+			snapshot := h.Conns()
+			var got []string
+			for _, c := range snapshot {
+				got = append(got, c.(*conn).name)
+			}
+			if diff := cmp.Diff(tt.wantConns, got, cmpopts.EquateEmpty(), cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+				t.Errorf("Conns() (-want +got):\n%s", diff)
+			}
+			if n, _ := h.Stats(); n != len(tt.wantConns) {
+				t.Errorf("Stats connections = %d, want %d", n, len(tt.wantConns))
+			}
+
+			// The snapshot is the caller's: later changes to the hub, or a
+			// second snapshot, leave it as it was.
+			h.AddConn("zed", &conn{name: "late"})
+			for _, uc := range tt.add {
+				h.RemoveConn(uc.user, get(uc.conn))
+			}
+			_ = h.Conns()
+			var after []string
+			for _, c := range snapshot {
+				after = append(after, c.(*conn).name)
+			}
+			if diff := cmp.Diff(got, after); diff != "" {
+				t.Errorf("snapshot changed after the hub did (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
