@@ -30,9 +30,11 @@ func TestFrameCloseCodes(t *testing.T) {
 		want    int
 	}{
 		{
-			name:    "binary frame",
-			provoke: func(w *wsConn) error { return w.c.WriteMessage(websocket.BinaryMessage, []byte(`{"id":9,"op":"ping"}`)) },
-			want:    websocket.CloseUnsupportedData, // 1003
+			name: "binary frame",
+			provoke: func(w *wsConn) error {
+				return w.c.WriteMessage(websocket.BinaryMessage, []byte(`{"id":9,"op":"ping"}`))
+			},
+			want: websocket.CloseUnsupportedData, // 1003
 		},
 		{
 			name:    "frame over --max-message-bytes",
@@ -120,8 +122,8 @@ func TestFirstCommandNotConnect(t *testing.T) {
 	}
 }
 
-// pings returns one frame of n ping commands with ids first, first+1, ...
-func pings(first, n int) string {
+// pingFrame returns one frame of n ping commands with ids first, first+1, ...
+func pingFrame(first, n int) string {
 	lines := make([]string, n)
 	for i := range lines {
 		lines[i] = fmt.Sprintf(`{"id":%d,"op":"ping"}`, first+i)
@@ -137,7 +139,7 @@ func TestCommandRate(t *testing.T) {
 	g := startNode(t, "--dev", "--command-rate", "5")
 	start := time.Now()
 	w := connected(t, g, "") // connect spends one token of the burst of 10
-	w.send(pings(100, 50))
+	w.send(pingFrame(100, 50))
 	ok, limited := 0, 0
 	for id := uint64(100); id < 150; id++ {
 		m := w.next()
@@ -171,7 +173,7 @@ func TestCommandRate(t *testing.T) {
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
-			if w.c.WriteMessage(websocket.TextMessage, []byte(pings(id, 50))) != nil {
+			if w.c.WriteMessage(websocket.TextMessage, []byte(pingFrame(id, 50))) != nil {
 				return
 			}
 		}
@@ -199,6 +201,26 @@ func TestClientCloseIsAnswered(t *testing.T) {
 	}
 	if !eventually(5*time.Second, func() bool { return metricSample(t, g, series) == before+1 }) {
 		t.Fatalf("%s = %v, want %v", series, metricSample(t, g, series), before+1)
+	}
+}
+
+// TestConnectionLostIsCounted1006 checks a client that vanishes without a
+// close frame: the server frees the connection at once and counts it as 1006.
+func TestConnectionLostIsCounted1006(t *testing.T) {
+	t.Parallel()
+	g := startNode(t, "--dev")
+	const series = `wsgateway_disconnects_total{code="1006"}`
+	before := metricSample(t, g, series)
+	w := connected(t, g, "")
+	if n := metricSample(t, g, "wsgateway_connections"); n != 1 {
+		t.Fatalf("wsgateway_connections = %v, want 1", n)
+	}
+	w.c.Close() // TCP close, no close frame
+	if !eventually(3*time.Second, func() bool {
+		return metricSample(t, g, series) == before+1 && metricSample(t, g, "wsgateway_connections") == 0
+	}) {
+		t.Fatalf("%s = %v (want %v), wsgateway_connections = %v (want 0)", series,
+			metricSample(t, g, series), before+1, metricSample(t, g, "wsgateway_connections"))
 	}
 }
 

@@ -132,7 +132,12 @@ func (s *Session) readFailed(err error) {
 	case errors.Is(err, websocket.ErrReadLimit):
 		s.out.peerClosed(protocol.CloseTooBig) // gorilla already sent 1009
 	case errors.As(err, &ce):
-		// onPeerClose has recorded it.
+		// A close frame went through onPeerClose, which recorded it, and
+		// this changes nothing. But gorilla also reports a connection lost
+		// without a close frame as a CloseError 1006, which nobody recorded:
+		// without this, teardown would wait closeWait+closeGrace for a writer
+		// that never runs, holding the --max-connections slot meanwhile.
+		s.out.peerClosed(protocol.Disconnect{Code: ce.Code, Reason: ce.Text})
 	case errors.As(err, &ne) && ne.Timeout():
 		if closing, _ := s.out.state(); closing {
 			return
