@@ -30,6 +30,7 @@ type gw struct {
 	cancel             context.CancelFunc
 	exit               chan int
 	logs               *syncBuffer
+	stopOnce           sync.Once
 }
 
 // startNode runs a node with args added to "--listen 127.0.0.1:0 ...". It
@@ -75,13 +76,17 @@ func (g *gw) readLogs(r io.Reader, addrs chan<- map[string]string) {
 	}
 }
 
+// stop drains the node and waits for run to return; it may be called
+// more than once (by a test, then by Cleanup).
 func (g *gw) stop() {
-	g.cancel()
-	select {
-	case <-g.exit:
-	case <-time.After(30 * time.Second):
-		g.t.Errorf("node did not stop")
-	}
+	g.stopOnce.Do(func() {
+		g.cancel()
+		select {
+		case <-g.exit:
+		case <-time.After(30 * time.Second):
+			g.t.Errorf("node did not stop")
+		}
+	})
 }
 
 func (g *gw) wsURL() string { return "ws://" + g.client + "/ws" }
