@@ -169,7 +169,7 @@ func TestClientReconnectsAndRecovers(t *testing.T) {
 	r.expectOffsets(t, 1, 3)
 
 	p.cut(true)
-	publishN(t, g, ch, 5) // 4..8, missed while away
+	publishN(t, g, ch, 5)    // 4..8, missed while away
 	for i := 0; i < 3; i++ { // the first drop, then refused dials: it keeps trying
 		if ev := waitFor(t, r.disconnects, "disconnect"); !ev.Reconnect {
 			t.Fatalf("client gave up: %+v", ev)

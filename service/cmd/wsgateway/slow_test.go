@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"syscall"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
