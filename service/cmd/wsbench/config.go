@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// connsPerSourceIP is how many connections the automatic -source-ips puts on
+// one source address. The ephemeral port range (net.ipv4.ip_local_port_range,
+// usually ~28k ports) bounds connections per (source IP, server address), but
+// the kernel's search for a free port slows down long before that: measured
+// here, 19,900 connections from one address opened at ~2k/s with 80% of the
+// tool's CPU in connect(2); spread over four, at ~5k/s. So each address is
+// kept under a fifth of its port range.
+const connsPerSourceIP = 5000
+
+// config is every flag of wsbench, validated.
+type config struct {
+	scenario        string
+	url             string
+	api             string
+	apiKey          string
+	token           string
+	conns           int
+	rate            float64
+	duration        time.Duration
+	warmup          time.Duration
+	hold            time.Duration
+	drain           time.Duration
+	payload         int
+	sourceIPs       int
+	serverPID       int
+	dialConcurrency int
+	dialTimeout     time.Duration
+	channel         string
+	subscribe       string
+	timeout         time.Duration
+	cpuProfile      string
+}
+
+// parseFlags reads args. Problems are listed together in one error.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("wsbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.scenario, "scenario", "idle", "idle or fanout")
+	fs.StringVar(&c.url, "url", "ws://127.0.0.1:8080/ws", "gateway WebSocket URL")
+	fs.StringVar(&c.api, "api", "http://127.0.0.1:8081", "gateway API base URL (fanout publisher)")
+	fs.StringVar(&c.apiKey, "api-key", "", "API key (not needed against a --dev gateway)")
+	fs.StringVar(&c.token, "token", "", "JWT sent in every connect (not needed against a --dev gateway)")
+	fs.IntVar(&c.conns, "conns", 1000, "connections (idle) or subscribers (fanout)")
+	fs.Float64Var(&c.rate, "rate", 10, "fanout: publications per second")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "fanout: measurement window")
+	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "fanout: publishing time before the window, not measured")
+	fs.DurationVar(&c.hold, "hold", 5*time.Second, "idle: how long the connections are held before the server's RSS is read")
+	fs.DurationVar(&c.drain, "drain", 5*time.Second, "fanout: longest wait for the last publication to reach every subscriber")
+	fs.IntVar(&c.payload, "payload", 100, "fanout: bytes of publication data (the JSON object with the send time and padding)")
+	fs.IntVar(&c.sourceIPs, "source-ips", 0, "spread dials over source addresses 127.0.0.1..127.0.0.N (0: one per "+strconv.Itoa(connsPerSourceIP)+" connections)")
+	fs.IntVar(&c.serverPID, "server-pid", 0, "gateway PID, to read its RSS and CPU time from /proc (0: not reported)")
+	fs.IntVar(&c.dialConcurrency, "dial-concurrency", 64, "connections being opened at once")
+	fs.DurationVar(&c.dialTimeout, "dial-timeout", 15*time.Second, "bound on one connection's dial, connect and subscribe")
+	fs.StringVar(&c.channel, "channel", "", "fanout: channel (default: a fresh bench:fanout-<time> channel)")
+	fs.StringVar(&c.subscribe, "subscribe", "", "idle: also subscribe every connection to this channel")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "hard bound on the whole run")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write this tool's CPU profile (of the measured phase) to this file")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if c.sourceIPs == 0 {
+		c.sourceIPs = (c.conns + connsPerSourceIP - 1) / connsPerSourceIP
+	}
+	if c.channel == "" {
+		c.channel = fmt.Sprintf("bench:fanout-%d", time.Now().UnixNano())
+	}
+	return c, c.validate()
+}
+
+func (c *config) validate() error {
+	var p []string
+	check := func(ok bool, msg string) {
+		if !ok {
+			p = append(p, msg)
+		}
+	}
+	check(c.scenario == "idle" || c.scenario == "fanout", fmt.Sprintf("-scenario must be idle or fanout, got %q", c.scenario))
+	check(c.conns > 0, "-conns must be positive")
+	check(c.sourceIPs > 0 && c.sourceIPs <= 254, "-source-ips must be 1..254")
+	check(c.dialConcurrency > 0, "-dial-concurrency must be positive")
+	check(c.dialTimeout > 0, "-dial-timeout must be positive")
+	check(c.timeout > 0, "-timeout must be positive")
+	check(c.hold >= 0 && c.warmup >= 0 && c.drain >= 0, "-hold, -warmup and -drain must not be negative")
+	check(c.serverPID >= 0, "-server-pid must not be negative")
+	if c.scenario == "fanout" {
+		check(c.rate > 0 && c.rate <= 1e6, "-rate must be in (0, 1e6]")
+		check(c.duration > 0, "-duration must be positive")
+		check(c.payload >= 0 && c.payload <= 1<<20, "-payload must be 0..1048576")
+	}
+	if len(p) > 0 {
+		return errors.New(strings.Join(p, "; "))
+	}
+	return nil
+}
