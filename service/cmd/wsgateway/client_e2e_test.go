@@ -92,8 +92,6 @@ func (p *proxy) restore(target string) {
 
 // recorder collects a client's events for assertions.
 type recorder struct {
-	mu          sync.Mutex
-	offsets     []uint64
 	pubs        chan client.Publication
 	subscribed  chan client.SubscribedEvent
 	failed      chan string

@@ -199,9 +199,7 @@ func (w *wsConn) nextRaw(timeout time.Duration) []byte {
 		if mt != websocket.TextMessage {
 			w.t.Fatalf("frame type %d, want text", mt)
 		}
-		for _, line := range bytes.Split(frame, []byte("\n")) {
-			w.pending = append(w.pending, line)
-		}
+		w.pending = append(w.pending, bytes.Split(frame, []byte("\n"))...)
 	}
 	raw := w.pending[0]
 	w.pending = w.pending[1:]

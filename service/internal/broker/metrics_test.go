@@ -10,7 +10,6 @@ import (
 
 func TestNewMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector())
 	NewMetrics(reg)
 	families, err := reg.Gather()
 	if err != nil {
