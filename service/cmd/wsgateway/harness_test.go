@@ -227,21 +227,11 @@ func errCode(m map[string]any) string {
 // (1006 when it ended without a close frame). Data read meanwhile is dropped.
 func (w *wsConn) closed(timeout time.Duration) int {
 	w.t.Helper()
-	_ = w.c.SetReadDeadline(time.Now().Add(timeout))
-	for {
-		_, _, err := w.c.ReadMessage()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
-			return ce.Code
-		}
-		if strings.Contains(err.Error(), "timeout") {
-			w.t.Fatalf("connection still open after %v", timeout)
-		}
-		return websocket.CloseAbnormalClosure
+	code := w.closedNoFail(timeout)
+	if code == -1 {
+		w.t.Fatalf("connection still open after %v", timeout)
 	}
+	return code
 }
 
 func decode(t testing.TB, raw []byte) map[string]any {
