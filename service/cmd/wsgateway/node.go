@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -22,8 +23,15 @@ import (
 
 // node is one gateway process's parts, built in dependency order.
 type node struct {
-	memory *broker.Memory
+	broker clusterBroker
 	server *server.Server
+}
+
+// clusterBroker is a broker with its background loops: *broker.Memory or
+// *broker.Redis.
+type clusterBroker interface {
+	server.Broker
+	Run(ctx context.Context) error
 }
 
 // build connects the parts: the broker feeds the hub, sessions use both,
@@ -33,24 +41,26 @@ func build(cfg config.Config, log *slog.Logger) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.RedisURL != "" {
-		return nil, fmt.Errorf("--redis-url: cluster mode over Redis is not available in this build yet")
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerInfo(reg, cfg)
-	broker.NewMetrics(reg) // the redis_* series exist at zero on every node
+	bm := broker.NewMetrics(reg) // the redis_* series exist at zero on every node
 
 	h := hub.New(reg)
 	started := time.Now()
-	mem := broker.NewMemory(broker.MemoryOptions{
-		HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL,
-		Node: func() protocol.NodeInfo {
-			conns, subs := h.Stats()
-			return protocol.NodeInfo{Node: cfg.NodeID, Zone: cfg.Zone, Connections: conns,
-				Subscriptions: subs, UptimeSeconds: int64(time.Since(started) / time.Second)}
-		},
-	}, h)
+	nodeInfo := func() protocol.NodeInfo {
+		conns, subs := h.Stats()
+		return protocol.NodeInfo{Node: cfg.NodeID, Zone: cfg.Zone, Connections: conns,
+			Subscriptions: subs, UptimeSeconds: int64(time.Since(started) / time.Second)}
+	}
+	var b clusterBroker = broker.NewMemory(broker.MemoryOptions{
+		HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, Node: nodeInfo}, h)
+	if cfg.RedisURL != "" {
+		if b, err = broker.NewRedis(broker.RedisOptions{URL: cfg.RedisURL, HistorySize: cfg.HistorySize,
+			HistoryTTL: cfg.HistoryTTL, Node: nodeInfo, Log: log, Metrics: bm}, h); err != nil {
+			return nil, fmt.Errorf("--redis-url: %w", err)
+		}
+	}
 	var v session.Verifier
 	if verifier != nil {
 		v = verifier
@@ -59,20 +69,25 @@ func build(cfg config.Config, log *slog.Logger) (*node, error) {
 		Node: cfg.NodeID, Zone: cfg.Zone, PingInterval: cfg.PingInterval,
 		MaxSubscriptions: cfg.MaxSubscriptions, CommandRate: cfg.CommandRate, SendQueue: cfg.SendQueue,
 		Compression: cfg.Compression, Dev: cfg.Dev,
-	}, mem, h, v, log, reg)
+	}, b, h, v, log, reg)
 	srv := server.New(server.Config{
 		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen,
 		APIKey: cfg.APIKey, Dev: cfg.Dev, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
 		MaxConnections: cfg.MaxConnections, ConnectRate: cfg.ConnectRate, MaxMessageBytes: cfg.MaxMessageBytes,
 		Compression: cfg.Compression, DrainDelay: cfg.DrainDelay, DrainWindow: cfg.DrainWindow, Pprof: cfg.Pprof,
-	}, sm, mem, h, reg, reg, log)
-	return &node{memory: mem, server: srv}, nil
+	}, sm, b, h, reg, reg, log)
+	return &node{broker: b, server: srv}, nil
 }
 
-// runLoops runs the background loops until ctx is done.
-func (n *node) runLoops(ctx context.Context) { _ = n.memory.Run(ctx) }
+// runLoops runs the broker's background loops until ctx is done.
+func (n *node) runLoops(ctx context.Context) { _ = n.broker.Run(ctx) }
 
-func (n *node) close() {}
+// close releases the broker's connections (Redis); Memory holds none.
+func (n *node) close() {
+	if c, ok := n.broker.(io.Closer); ok {
+		_ = c.Close()
+	}
+}
 
 // newVerifier builds the token verifier, or nil in --dev without a key.
 func newVerifier(cfg config.Config) (*auth.Verifier, error) {

@@ -44,7 +44,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Dev {
 		log.Warn("DEVELOPMENT MODE: anonymous clients have every permission and the API needs no key; never run this in production")
 	}
-	go node.runLoops(drainCtx)
+	// The broker keeps delivering while the server drains: its loops stop
+	// only after the last connection is closed.
+	loopsCtx, stopLoops := context.WithCancel(context.Background())
+	loopsDone := make(chan struct{})
+	go func() { node.runLoops(loopsCtx); close(loopsDone) }()
+	defer func() { stopLoops(); <-loopsDone }()
 	switch err := node.server.Run(drainCtx, abortCtx); {
 	case errors.Is(err, server.ErrAborted):
 		log.Warn("second signal: exiting without finishing the drain")

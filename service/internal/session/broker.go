@@ -18,8 +18,11 @@ type Broker interface {
 	History(ctx context.Context, channel string, q protocol.HistoryQuery) (protocol.History, error)
 	// Subscribe makes this node receive channel's publications; when it
 	// returns nil, every publication after that moment reaches the node.
+	// It is reference-counted: each successful Subscribe is paired with one
+	// Unsubscribe, so sessions joining and leaving concurrently never race
+	// a node-level unsubscribe past a subscribe.
 	Subscribe(ctx context.Context, channel string) error
-	// Unsubscribe stops delivery of channel to this node.
+	// Unsubscribe releases one successful Subscribe.
 	Unsubscribe(ctx context.Context, channel string) error
 	// AddPresence and RemovePresence maintain channel presence.
 	AddPresence(ctx context.Context, channel string, info protocol.ClientInfo) error

@@ -49,6 +49,7 @@ func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Com
 	if err := s.mgr.broker.Subscribe(ctx, sub.channel); err != nil {
 		return err
 	}
+	sub.joined = true
 	info := protocol.ClientInfo{User: s.claims.User, Client: s.id, Node: s.mgr.cfg.Node}
 	if err := s.mgr.broker.AddPresence(ctx, sub.channel, info); err != nil {
 		return err
@@ -103,7 +104,8 @@ func (s *Session) unsubscribe(cmd *protocol.Command) {
 func (s *Session) leave(ctx context.Context, sub *subscription) {
 	sub.end()
 	delete(s.subs, sub.channel)
-	if s.mgr.hub.Unsubscribe(sub.channel, sub) {
+	s.mgr.hub.Unsubscribe(sub.channel, sub)
+	if sub.joined {
 		if err := s.mgr.broker.Unsubscribe(ctx, sub.channel); err != nil {
 			s.mgr.log.Warn("broker unsubscribe failed", "channel", sub.channel, "err", err)
 		}

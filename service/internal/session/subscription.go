@@ -31,6 +31,9 @@ const UnsubInsufficientState = "insufficient_state"
 type subscription struct {
 	s       *Session
 	channel string
+	// joined: the broker Subscribe succeeded and needs its Unsubscribe.
+	// Owned by the reader goroutine.
+	joined bool
 
 	mu      sync.Mutex
 	state   subState

@@ -1,0 +1,323 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wsgateway/wsgateway/service/internal/protocol"
+)
+
+// subscribeWait bounds waiting for Redis to confirm a subscription.
+const subscribeWait = 2 * time.Second
+
+// subscriptions is the node's set of Redis pub/sub subscriptions: one per
+// channel with local subscribers, reference-counted across sessions. Its
+// shards (one pub/sub connection each: one in total, or one per master in
+// Cluster mode) each run a receiver goroutine; mu guards the maps.
+type subscriptions struct {
+	r      *Redis
+	ctx    context.Context // ends the shards' goroutines
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	chans  map[string]*chanSub
+	conns map[string]*psConn // by master address; "" outside Cluster mode
+}
+
+// chanSub is one channel's node-level subscription. mu orders deliveries:
+// live ones from the receiver and gap fills from the position checker.
+type chanSub struct {
+	refs      int // guarded by subscriptions.mu
+	confirmed bool
+	ready     chan struct{} // closed at Redis's first confirmation
+	psConn     *psConn
+
+	mu    sync.Mutex
+	last  uint64 // last offset handed to the hub
+	epoch string // its epoch; "" until known
+}
+
+func newSubscriptions(r *Redis) *subscriptions {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &subscriptions{r: r, ctx: ctx, cancel: cancel, chans: map[string]*chanSub{}, conns: map[string]*psConn{}}
+}
+
+// run subscribes to the control channel and lives until ctx ends.
+func (s *subscriptions) run(ctx context.Context) {
+	ps := s.r.rdb.Subscribe(s.ctx, controlChannel)
+	control := newPSConn(ps, false)
+	go s.receive(control)
+	if !s.r.cluster {
+		s.mu.Lock()
+		s.conns[""] = control // one connection carries everything
+		s.mu.Unlock()
+	}
+	go control.flushLoop(s)
+	<-ctx.Done()
+	s.cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_ = control.ps.Close()
+	for _, sh := range s.conns {
+		_ = sh.ps.Close()
+	}
+}
+
+// subscribe makes the node receive ch; it returns once Redis confirmed.
+func (s *subscriptions) subscribe(ctx context.Context, ch string) error {
+	s.mu.Lock()
+	cs := s.chans[ch]
+	fresh := cs == nil
+	if fresh {
+		cs = &chanSub{ready: make(chan struct{})}
+		s.chans[ch] = cs
+	}
+	cs.refs++
+	s.mu.Unlock()
+	if fresh {
+		if err := s.route(ctx, ch, cs); err != nil {
+			s.unsubscribe(ch)
+			return err
+		}
+	}
+	t := time.NewTimer(subscribeWait)
+	defer t.Stop()
+	select {
+	case <-cs.ready:
+	case <-t.C:
+		s.unsubscribe(ch)
+		return fmt.Errorf("subscribe %s: not confirmed in %v: %w", ch, subscribeWait, protocol.ErrUnavailable)
+	case <-ctx.Done():
+		s.unsubscribe(ch)
+		return fmt.Errorf("subscribe %s: %w", ch, ctx.Err())
+	}
+	if fresh {
+		s.check(ctx, ch, cs) // learn the position, so the first gap is noticed
+	}
+	return nil
+}
+
+// unsubscribe drops one reference to ch, and the Redis subscription with
+// the last one.
+func (s *subscriptions) unsubscribe(ch string) {
+	s.mu.Lock()
+	cs := s.chans[ch]
+	if cs == nil {
+		s.mu.Unlock()
+		return
+	}
+	if cs.refs--; cs.refs > 0 {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.chans, ch)
+	s.mu.Unlock()
+	if cs.psConn != nil {
+		cs.psConn.enqueue(subOp{name: pubsubName(ch), unsub: true})
+	}
+}
+
+// route picks the channel's psConn and asks it to subscribe. In Cluster mode
+// that is the connection to the master owning the channel's slot; a new
+// master gets a new connection, bound to its slot by its first channel.
+func (s *subscriptions) route(ctx context.Context, ch string, cs *chanSub) error {
+	key := ""
+	if s.r.cluster {
+		var err error
+		if key, err = s.masterOf(ctx, ch); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.conns[key]
+	cs.psConn = sh
+	if sh != nil {
+		sh.enqueue(subOp{name: pubsubName(ch)})
+		return nil
+	}
+	// A new Cluster psConn; its creation sends the first SSUBSCRIBE.
+	sh = newPSConn(s.r.rdb.(*redis.ClusterClient).SSubscribe(s.ctx, pubsubName(ch)), true)
+	s.conns[key], cs.psConn = sh, sh
+	go s.receive(sh)
+	go sh.flushLoop(s)
+	return nil
+}
+
+func (s *subscriptions) masterOf(ctx context.Context, ch string) (string, error) {
+	var addr string
+	err := s.r.g.do(ctx, "subscribe", func(ctx context.Context) error {
+		c, err := s.r.rdb.(*redis.ClusterClient).MasterForKey(ctx, pubsubName(ch))
+		if err == nil {
+			addr = c.Options().Addr
+		}
+		return err
+	})
+	return addr, err
+}
+
+// receive reads one pub/sub connection until the broker stops. go-redis
+// reconnects and resubscribes by itself after an error; the confirmations
+// that follow trigger a position check, which fills what was missed.
+func (s *subscriptions) receive(sh *psConn) {
+	backoff := 50 * time.Millisecond
+	for s.ctx.Err() == nil {
+		msg, err := sh.ps.ReceiveTimeout(s.ctx, 5*time.Second)
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				_ = sh.ps.Ping(s.ctx) // quiet: check the connection is alive
+				continue
+			}
+			s.r.opts.Metrics.Errors.WithLabelValues("pubsub").Inc()
+			s.r.log.Warn("redis pub/sub connection lost", "err", err)
+			sleepCtx(s.ctx, backoff)
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			s.confirmed(m)
+		case *redis.Message:
+			s.message(m)
+		}
+	}
+}
+
+// confirmed handles Redis's subscription confirmations: the first one makes
+// subscribe return; a later one means the connection came back, and what
+// was published meanwhile is filled from history.
+func (s *subscriptions) confirmed(m *redis.Subscription) {
+	if m.Kind != "subscribe" && m.Kind != "ssubscribe" {
+		return
+	}
+	ch, ok := channelOf(m.Channel)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	cs := s.chans[ch]
+	first := cs != nil && !cs.confirmed
+	if first {
+		cs.confirmed = true
+		close(cs.ready)
+	}
+	s.mu.Unlock()
+	if cs != nil && !first {
+		go s.check(s.ctx, ch, cs)
+	}
+}
+
+func (s *subscriptions) message(m *redis.Message) {
+	if m.Channel == controlChannel {
+		s.r.control(m.Payload)
+		return
+	}
+	ch, ok := channelOf(m.Channel)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	cs := s.chans[ch]
+	s.mu.Unlock()
+	if cs == nil {
+		return // unsubscribed meanwhile
+	}
+	p, err := decodePayload(ch, m.Payload)
+	if err != nil {
+		s.r.log.Error("undecodable publication from redis", "channel", ch, "err", err)
+		return
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if p.Epoch == cs.epoch && p.Offset > cs.last+1 {
+		s.fill(s.ctx, ch, cs, p.Offset-1)
+	}
+	s.deliver(cs, p)
+}
+
+// deliver hands p to the hub unless the node already did. Callers hold cs.mu.
+func (s *subscriptions) deliver(cs *chanSub, p *protocol.Publication) {
+	if p.Epoch == cs.epoch && p.Offset <= cs.last {
+		return
+	}
+	s.r.h.HandlePublication(p)
+	cs.last, cs.epoch = p.Offset, p.Epoch
+}
+
+// fill hands the hub the publications after cs.last up to upTo from
+// history. What history no longer has stays missing: the sessions see the
+// gap and tell their clients (unsub), so nothing is lost silently. Callers
+// hold cs.mu.
+func (s *subscriptions) fill(ctx context.Context, ch string, cs *chanSub, upTo uint64) {
+	h, err := s.r.History(ctx, ch, protocol.HistoryQuery{HasSince: true, Since: cs.last, Limit: int(upTo - cs.last)})
+	if err != nil || h.Epoch != cs.epoch {
+		return
+	}
+	for _, p := range h.Publications {
+		if p.Offset != cs.last+1 {
+			return
+		}
+		s.deliver(cs, p)
+	}
+}
+
+// check compares the node's position on ch with Redis's and fills the gap.
+func (s *subscriptions) check(ctx context.Context, ch string, cs *chanSub) {
+	h, err := s.r.History(ctx, ch, protocol.HistoryQuery{HasSince: true, Since: ^uint64(0)})
+	if err != nil {
+		return
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	switch {
+	case cs.epoch == "":
+		cs.last, cs.epoch = h.Offset, h.Epoch
+	case h.Epoch == cs.epoch && h.Offset > cs.last:
+		s.fill(ctx, ch, cs, h.Offset)
+	}
+}
+
+// checkPositions periodically checks quiet channels: a publication whose
+// pub/sub message never arrived is found here at the latest.
+func (s *subscriptions) checkPositions(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		chans := make(map[string]*chanSub, len(s.chans))
+		for ch, cs := range s.chans {
+			if cs.confirmed {
+				chans[ch] = cs
+			}
+		}
+		s.mu.Unlock()
+		for ch, cs := range chans {
+			s.check(ctx, ch, cs)
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,165 @@
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wsgateway/wsgateway/service/internal/protocol"
+)
+
+// RedisOptions configure the cluster broker.
+type RedisOptions struct {
+	URL         string // redis://, rediss://, redis-sentinel://, redis-cluster://
+	HistorySize int
+	HistoryTTL  time.Duration
+	MetaTTL     time.Duration            // 0: DefaultMetaTTL
+	Node        func() protocol.NodeInfo // this node, for the registry
+	Log         *slog.Logger
+	Metrics     *Metrics
+}
+
+// Redis is the cluster broker: offsets, epochs and history live in Redis,
+// publications reach every node through Redis pub/sub (sharded pub/sub in
+// Cluster mode), and every call goes through a circuit breaker so that an
+// outage fails fast with protocol.ErrUnavailable and never hangs.
+//
+// Run owns the background loops (pub/sub receivers, heartbeats, position
+// checks); the methods are safe for concurrent use.
+type Redis struct {
+	opts    RedisOptions
+	rdb     redis.UniversalClient
+	cluster bool // sharded pub/sub and per-shard subscriber connections
+	h       Handler
+	g       *guard
+	log     *slog.Logger
+
+	subs *subscriptions
+	pres *localPresence
+}
+
+// NewRedis connects nothing yet: it parses the URL and builds the client.
+// Run starts the loops.
+func NewRedis(opts RedisOptions, h Handler) (*Redis, error) {
+	rdb, cluster, err := newUniversalClient(opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MetaTTL == 0 {
+		opts.MetaTTL = DefaultMetaTTL
+	}
+	r := &Redis{opts: opts, rdb: rdb, cluster: cluster, h: h, log: opts.Log,
+		g: newGuard(opts.Metrics, opts.Log), pres: newLocalPresence()}
+	r.subs = newSubscriptions(r)
+	return r, nil
+}
+
+// Run runs the pub/sub receivers and the periodic loops until ctx is done.
+func (r *Redis) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, loop := range []func(context.Context){r.subs.run, r.heartbeat, r.refreshPresence, r.subs.checkPositions} {
+		wg.Add(1)
+		go func() { defer wg.Done(); loop(ctx) }()
+	}
+	wg.Wait()
+	return nil
+}
+
+// Close releases the client's connections.
+func (r *Redis) Close() error { return r.rdb.Close() }
+
+// Publish runs the publish script: one Redis round trip per publication.
+func (r *Redis) Publish(ctx context.Context, ch string, data []byte, o protocol.PublishOptions) (protocol.Position, error) {
+	idem, useIdem := metaKey(ch), "0"
+	if o.IdempotencyKey != "" {
+		idem, useIdem = idemKey(ch, o.IdempotencyKey), "1"
+	}
+	cmd := "PUBLISH"
+	if r.cluster {
+		cmd = "SPUBLISH"
+	}
+	var res []any
+	err := r.g.do(ctx, "publish", func(ctx context.Context) error {
+		var err error
+		res, err = publishScript.Run(ctx, r.rdb, []string{metaKey(ch), streamKey(ch), idem},
+			encodeBody(data, o), r.opts.HistorySize, r.opts.HistoryTTL.Milliseconds(), r.opts.MetaTTL.Milliseconds(),
+			newEpochID(), pubsubName(ch), useIdem, protocol.IdempotencyWindow.Milliseconds(), cmd).Slice()
+		return err
+	})
+	if err != nil {
+		return protocol.Position{}, fmt.Errorf("publish %s: %w", ch, err)
+	}
+	off, _ := res[0].(int64)
+	epoch, _ := res[1].(string)
+	return protocol.Position{Offset: uint64(off), Epoch: epoch}, nil
+}
+
+// History runs the history script.
+func (r *Redis) History(ctx context.Context, ch string, q protocol.HistoryQuery) (protocol.History, error) {
+	mode := "latest"
+	switch {
+	case q.HasSince && q.Since == ^uint64(0):
+		mode = "position"
+	case q.HasSince:
+		mode = "since"
+	}
+	var res []any
+	err := r.g.do(ctx, "history", func(ctx context.Context) error {
+		var err error
+		res, err = historyScript.Run(ctx, r.rdb, []string{metaKey(ch), streamKey(ch)},
+			newEpochID(), r.opts.MetaTTL.Milliseconds(), mode, q.Since, q.Limit).Slice()
+		return err
+	})
+	if err != nil {
+		return protocol.History{}, fmt.Errorf("history %s: %w", ch, err)
+	}
+	return decodeHistory(ch, res, mode == "latest")
+}
+
+// decodeHistory turns the script's answer into ascending publications.
+func decodeHistory(ch string, res []any, newestFirst bool) (protocol.History, error) {
+	off, _ := res[0].(int64)
+	epoch, _ := res[1].(string)
+	h := protocol.History{Position: protocol.Position{Offset: uint64(off), Epoch: epoch}}
+	entries, _ := res[2].([]any)
+	for i := range entries {
+		e := entries[i]
+		if newestFirst {
+			e = entries[len(entries)-1-i]
+		}
+		p, err := decodeEntry(ch, e)
+		if err != nil {
+			return protocol.History{}, fmt.Errorf("history %s: %w", ch, err)
+		}
+		h.Publications = append(h.Publications, p)
+	}
+	return h, nil
+}
+
+// decodeEntry decodes one stream entry: [id, ["p", payload]].
+func decodeEntry(ch string, e any) (*protocol.Publication, error) {
+	pair, _ := e.([]any)
+	if len(pair) != 2 {
+		return nil, errPayload
+	}
+	fields, _ := pair[1].([]any)
+	if len(fields) != 2 {
+		return nil, errPayload
+	}
+	s, _ := fields[1].(string)
+	return decodePayload(ch, s)
+}
+
+// newEpochID is a fresh epoch, offered to the scripts for a channel whose
+// meta is gone; an existing channel keeps its epoch.
+func newEpochID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

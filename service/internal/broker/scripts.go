@@ -1,0 +1,114 @@
+package broker
+
+import "github.com/redis/go-redis/v9"
+
+// Keys. Every key of one channel shares the hash tag {channel}, so the
+// scripts touch one cluster slot and the sharded pub/sub channel lives in
+// that same slot.
+func metaKey(ch string) string     { return "wsg:{" + ch + "}:m" }
+func streamKey(ch string) string   { return "wsg:{" + ch + "}:s" }
+func idemKey(ch, k string) string  { return "wsg:{" + ch + "}:i:" + k }
+func presenceKey(ch string) string { return "wsg:{" + ch + "}:p" }
+func presInfoKey(ch string) string { return "wsg:{" + ch + "}:pi" }
+func pubsubName(ch string) string  { return "wsg:{" + ch + "}" }
+
+const (
+	controlChannel = "wsg:control"
+	nodesKey       = "wsg:{nodes}"
+	nodesInfoKey   = "wsg:{nodes}:info"
+)
+
+// channelOf is the inverse of pubsubName.
+func channelOf(pubsub string) (string, bool) {
+	if len(pubsub) < 7 || pubsub[:5] != "wsg:{" || pubsub[len(pubsub)-1] != '}' {
+		return "", false
+	}
+	return pubsub[5 : len(pubsub)-1], true
+}
+
+// publishScript assigns the next offset, keeps (or starts) the epoch,
+// appends to the capped stream, records the idempotency key and publishes,
+// all in one atomic step: pub/sub order is offset order, and a publication
+// is in history before anyone can see it live.
+//
+// KEYS: meta, stream, idempotency key (the meta key again when none).
+// ARGV: body, history size, history ttl ms, meta ttl ms, new epoch,
+// pub/sub channel, "1" when idempotent, idempotency ttl ms, publish command.
+// Returns {offset, epoch, 1 when it was a repeat}.
+var publishScript = redis.NewScript(`
+if ARGV[7] == '1' then
+  local prev = redis.call('GET', KEYS[3])
+  if prev then
+    local sep = string.find(prev, ':', 1, true)
+    return {tonumber(string.sub(prev, 1, sep - 1)), string.sub(prev, sep + 1), 1}
+  end
+end
+local epoch = redis.call('HGET', KEYS[1], 'e')
+if not epoch then
+  epoch = ARGV[5]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0)
+end
+local off = redis.call('HINCRBY', KEYS[1], 'o', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local msg = off .. '\n' .. epoch .. '\n' .. ARGV[1]
+if tonumber(ARGV[2]) > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], off .. '-0', 'p', msg)
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+if ARGV[7] == '1' then
+  redis.call('SET', KEYS[3], off .. ':' .. epoch, 'PX', ARGV[8])
+end
+redis.call(ARGV[9], ARGV[6], msg)
+return {off, epoch, 0}
+`)
+
+// historyScript reads a channel's position and publications atomically,
+// starting the channel's meta (offset 0, a new epoch) when it has none, so a
+// subscriber to a silent channel gets an epoch it can recover with later.
+//
+// KEYS: meta, stream. ARGV: new epoch, meta ttl ms, mode ("since",
+// "latest" or "position"), since offset, limit (0: all).
+// Returns {offset, epoch, entries}; "latest" entries are newest first.
+var historyScript = redis.NewScript(`
+local epoch = redis.call('HGET', KEYS[1], 'e')
+local off = 0
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+else
+  off = tonumber(redis.call('HGET', KEYS[1], 'o'))
+end
+local limit = tonumber(ARGV[5])
+local entries = {}
+if ARGV[3] == 'since' then
+  local start = '(' .. ARGV[4] .. '-0'
+  if limit > 0 then
+    entries = redis.call('XRANGE', KEYS[2], start, '+', 'COUNT', limit)
+  else
+    entries = redis.call('XRANGE', KEYS[2], start, '+')
+  end
+elseif ARGV[3] == 'latest' then
+  if limit > 0 then
+    entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', limit)
+  else
+    entries = redis.call('XREVRANGE', KEYS[2], '+', '-')
+  end
+end
+return {off, epoch, entries}
+`)
+
+// presenceScript lists live presence entries and drops expired ones.
+// KEYS: presence zset, presence info hash. ARGV: now (ms).
+var presenceScript = redis.NewScript(`
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if #dead > 0 then
+  redis.call('HDEL', KEYS[2], unpack(dead))
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+end
+local live = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+if #live == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(live))
+`)
