@@ -25,8 +25,8 @@ type subscriptions struct {
 	ctx    context.Context // ends the shards' goroutines
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	chans  map[string]*chanSub
+	mu    sync.Mutex
+	chans map[string]*chanSub
 	conns map[string]*psConn // by master address; "" outside Cluster mode
 }
 
@@ -36,7 +36,7 @@ type chanSub struct {
 	refs      int // guarded by subscriptions.mu
 	confirmed bool
 	ready     chan struct{} // closed at Redis's first confirmation
-	psConn     *psConn
+	psConn    *psConn
 
 	mu    sync.Mutex
 	last  uint64 // last offset handed to the hub
