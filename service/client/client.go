@@ -77,7 +77,9 @@ type Options struct {
 	OnRecoveryFailed func(channel string)
 	// OnUnsubscribed is called when the server ends a subscription (an unsub
 	// push) or refuses, for good, to restore it after a reconnect. The client
-	// stops resubscribing the channel.
+	// stops resubscribing the channel. An unsub for "insufficient_state" (a
+	// gap the server could not fill) is not reported here: the client
+	// subscribes again with recovery by itself.
 	OnUnsubscribed func(channel, reason string)
 }
 

@@ -164,3 +164,35 @@ func TestPendingCallFailsWhenConnectionIsLost(t *testing.T) {
 		t.Errorf("Publish across a disconnect: %v, want ErrNotConnected", err)
 	}
 }
+
+func TestInsufficientStateResubscribesWithRecovery(t *testing.T) {
+	srv := newFakeServer(t, map[string]handler{
+		"subscribe": func(c fakeCmd) string {
+			if c.Recover {
+				pubs := `{"channel":"a","offset":2,"epoch":"e1","data":2},{"channel":"a","offset":3,"epoch":"e1","data":3}`
+				if *c.Offset == 0 { // as a server would: everything after the offset asked for
+					pubs = `{"channel":"a","offset":1,"epoch":"e1","data":1},` + pubs
+				}
+				return `"result":{"offset":3,"epoch":"e1","recovered":true,"publications":[` + pubs + `]}`
+			}
+			return `"result":{"offset":0,"epoch":"e1","recovered":false,"publications":[]}`
+		},
+	})
+	rec := newRecorder()
+	c := client.New(rec.options(srv.url))
+	if err := c.Subscribe(t.Context(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	start(t, c)
+	fc := srv.accept(t)
+	expectCmds(t, fc, fakeCmd{Op: "connect"}, fakeCmd{Op: "subscribe", Channel: "a"})
+	rec.expect(t, "connected c1", "subscribed a 0 e1 recovered=false was_recovering=false")
+	fc.send(pub("a", 1, "e1", "1", ""), `{"push":"unsub","channel":"a","reason":"insufficient_state"}`)
+	// The resubscription may leave before pub 1 reached the position (it is
+	// applied by the event goroutine): recovering from 0 or 1 are both right,
+	// and pub 1 must still be delivered exactly once.
+	if cmd := fc.next(t); cmd.Op != "subscribe" || !cmd.Recover || cmd.Epoch != "e1" || *cmd.Offset > 1 {
+		t.Fatalf("after insufficient_state got %+v, want subscribe with recover from offset <= 1", cmd)
+	}
+	rec.expect(t, "pub a 1 e1 1 ", "pub a 2 e1 2 ", "pub a 3 e1 3 ", "subscribed a 3 e1 recovered=true was_recovering=true")
+}

@@ -127,8 +127,9 @@ func (cn *conn) line(line []byte) {
 		pub := Publication{Channel: in.Channel, Offset: in.Offset, Epoch: in.Epoch, Data: in.Data, User: in.User}
 		cn.batch = append(cn.batch, event{kind: evPub, pub: pub})
 	case in.Push == pushUnsub:
-		cn.c.serverUnsubscribed(in.Channel)
-		cn.batch = append(cn.batch, event{kind: evUnsubscribed, pub: Publication{Channel: in.Channel}, reason: in.Reason})
+		if cn.c.serverUnsubscribed(cn, in.Channel, in.Reason) {
+			cn.batch = append(cn.batch, event{kind: evUnsubscribed, pub: Publication{Channel: in.Channel}, reason: in.Reason})
+		}
 	case in.Error != nil:
 		// The server could not read a command's id: a client bug.
 		cn.c.log.Warn("error reply without id", "err", in.Error)

@@ -192,12 +192,33 @@ func (c *Client) retrySubscribe(cn *conn, channel string, s *subState) {
 	}
 }
 
-// serverUnsubscribed records an unsub push; the reader calls it when the
-// push arrives, and queues the event after the publications before it.
-func (c *Client) serverUnsubscribed(channel string) {
+// ReasonInsufficientState is the unsub reason of a subscription that saw a
+// gap or a new epoch in the server's stream (Redis trouble, a failover): the
+// client resubscribes with recovery from its last position by itself.
+const ReasonInsufficientState = "insufficient_state"
+
+// serverUnsubscribed handles an unsub push on the reader. A subscription
+// ended for insufficient state is subscribed again with recovery at once,
+// and reports false: the user hears of the outcome through OnSubscribed
+// and, when the server could not recover, OnRecoveryFailed. Any other
+// reason ends the subscription: it reports true, and the reader queues the
+// unsubscribed event after the publications before it.
+func (c *Client) serverUnsubscribed(cn *conn, channel, reason string) (ended bool) {
 	c.mu.Lock()
-	if s := c.subs[channel]; s != nil {
-		s.active = false
+	s := c.subs[channel]
+	if s == nil {
+		c.mu.Unlock()
+		return true
 	}
+	if reason != ReasonInsufficientState || c.conn != cn {
+		s.active = false
+		c.mu.Unlock()
+		return true
+	}
+	cmd, cl := c.subscribeCall(cn, channel, s, true)
 	c.mu.Unlock()
+	if err := cn.send([]command{cmd}, []*call{cl}); err != nil {
+		c.log.Debug("resubscribe after insufficient state", "channel", channel, "err", err)
+	}
+	return false
 }

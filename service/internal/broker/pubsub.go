@@ -39,8 +39,8 @@ type chanSub struct {
 	psConn    *psConn
 
 	mu    sync.Mutex
-	last  uint64 // last offset handed to the hub
-	epoch string // its epoch; "" until known
+	last  uint64 // last offset handed to the hub (or the position at start)
+	epoch string // its epoch
 }
 
 func newSubscriptions(r *Redis) *subscriptions {
@@ -81,7 +81,7 @@ func (s *subscriptions) subscribe(ctx context.Context, ch string) error {
 	cs.refs++
 	s.mu.Unlock()
 	if fresh {
-		if err := s.route(ctx, ch, cs); err != nil {
+		if err := s.start(ctx, ch, cs); err != nil {
 			s.unsubscribe(ch)
 			return err
 		}
@@ -90,6 +90,7 @@ func (s *subscriptions) subscribe(ctx context.Context, ch string) error {
 	defer t.Stop()
 	select {
 	case <-cs.ready:
+		return nil
 	case <-t.C:
 		s.unsubscribe(ch)
 		return fmt.Errorf("subscribe %s: not confirmed in %v: %w", ch, subscribeWait, protocol.ErrUnavailable)
@@ -97,10 +98,21 @@ func (s *subscriptions) subscribe(ctx context.Context, ch string) error {
 		s.unsubscribe(ch)
 		return fmt.Errorf("subscribe %s: %w", ch, ctx.Err())
 	}
-	if fresh {
-		s.check(ctx, ch, cs) // learn the position, so the first gap is noticed
+}
+
+// start reads the channel's position, then subscribes. In that order,
+// anything published in between arrives as a gap after the position and is
+// filled from the stream; the other order could set the position past a
+// publication still on its way through pub/sub, and drop it.
+func (s *subscriptions) start(ctx context.Context, ch string, cs *chanSub) error {
+	h, err := s.r.History(ctx, ch, protocol.HistoryQuery{HasSince: true, Since: ^uint64(0)})
+	if err != nil {
+		return err
 	}
-	return nil
+	cs.mu.Lock()
+	cs.last, cs.epoch = h.Offset, h.Epoch
+	cs.mu.Unlock()
+	return s.route(ctx, ch, cs)
 }
 
 // unsubscribe drops one reference to ch, and the Redis subscription with
@@ -280,10 +292,7 @@ func (s *subscriptions) check(ctx context.Context, ch string, cs *chanSub) {
 	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	switch {
-	case cs.epoch == "":
-		cs.last, cs.epoch = h.Offset, h.Epoch
-	case h.Epoch == cs.epoch && h.Offset > cs.last:
+	if h.Epoch == cs.epoch && h.Offset > cs.last {
 		s.fill(ctx, ch, cs, h.Offset)
 	}
 }
