@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # deps.sh makes sure the machine has what `make test` needs beyond Go:
 #   redis-server      the broker tests start their own servers on free ports
-#                     (Debian's package also brings redis-cli, via redis-tools)
+#                     (Debian's package also brings redis-cli, via redis-tools,
+#                     which builds the test clusters)
+#   redis-sentinel    the Sentinel failover tests start their own sentinels
 #   gcc, libc6-dev    `go test -race` needs cgo, so a C compiler and libc headers
 # Each entry is "how to detect it|Debian package". When something is missing
 # and we are root, it runs `apt-get update` once and installs every missing
@@ -11,6 +13,8 @@ set -euo pipefail
 
 needs=(
 	"command:redis-server|redis-server"
+	"command:redis-cli|redis-tools"
+	"command:redis-sentinel|redis-sentinel"
 	"command:gcc|gcc"
 	"file:/usr/include/stdlib.h|libc6-dev"
 )

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,16 +19,18 @@ const subscribeWait = 2 * time.Second
 
 // subscriptions is the node's set of Redis pub/sub subscriptions: one per
 // channel with local subscribers, reference-counted across sessions. Its
-// shards (one pub/sub connection each: one in total, or one per master in
-// Cluster mode) each run a receiver goroutine; mu guards the maps.
+// pub/sub connections (one in total, or one per master in Cluster mode)
+// each run a receiver goroutine; mu guards the maps.
 type subscriptions struct {
 	r      *Redis
-	ctx    context.Context // ends the shards' goroutines
+	ctx    context.Context // ends the connections' goroutines
 	cancel context.CancelFunc
 
 	mu    sync.Mutex
 	chans map[string]*chanSub
 	conns map[string]*psConn // by master address; "" outside Cluster mode
+
+	recheck chan struct{} // asks checkPositions for an early pass
 }
 
 // chanSub is one channel's node-level subscription. mu orders deliveries:
@@ -45,7 +48,8 @@ type chanSub struct {
 
 func newSubscriptions(r *Redis) *subscriptions {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &subscriptions{r: r, ctx: ctx, cancel: cancel, chans: map[string]*chanSub{}, conns: map[string]*psConn{}}
+	return &subscriptions{r: r, ctx: ctx, cancel: cancel, chans: map[string]*chanSub{}, conns: map[string]*psConn{},
+		recheck: make(chan struct{}, 1)}
 }
 
 // run subscribes to the control channel and lives until ctx ends.
@@ -226,7 +230,10 @@ func (s *subscriptions) confirmed(m *redis.Subscription) {
 	}
 	s.mu.Unlock()
 	if cs != nil && !first {
-		go s.check(s.ctx, ch, cs)
+		select { // a reconnect confirms every channel at once: check them in one pass
+		case s.recheck <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -284,41 +291,79 @@ func (s *subscriptions) fill(ctx context.Context, ch string, cs *chanSub, upTo u
 	}
 }
 
-// check compares the node's position on ch with Redis's and fills the gap.
-func (s *subscriptions) check(ctx context.Context, ch string, cs *chanSub) {
-	h, err := s.r.History(ctx, ch, protocol.HistoryQuery{HasSince: true, Since: ^uint64(0)})
-	if err != nil {
-		return
-	}
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if h.Epoch == cs.epoch && h.Offset > cs.last {
-		s.fill(ctx, ch, cs, h.Offset)
-	}
-}
-
-// checkPositions periodically checks quiet channels: a publication whose
-// pub/sub message never arrived is found here at the latest.
+// checkPositions compares the node's position on every subscribed channel
+// with Redis's, every checkEvery and after a pub/sub reconnect, and fills
+// what the node missed: a publication whose pub/sub message never arrived
+// is delivered here at the latest.
 func (s *subscriptions) checkPositions(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
+	t := time.NewTicker(checkEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.recheck:
 		}
-		s.mu.Lock()
-		chans := make(map[string]*chanSub, len(s.chans))
-		for ch, cs := range s.chans {
-			if cs.confirmed {
-				chans[ch] = cs
+		names, subs := s.confirmedChannels()
+		for i := 0; i < len(names); i += checkBatch {
+			j := min(len(names), i+checkBatch)
+			s.checkBatch(ctx, names[i:j], subs[i:j])
+		}
+	}
+}
+
+// Position checks: how often, and how many channels per pipelined round trip.
+const (
+	checkEvery = 5 * time.Second
+	checkBatch = 500
+)
+
+func (s *subscriptions) confirmedChannels() ([]string, []*chanSub) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.chans))
+	subs := make([]*chanSub, 0, len(s.chans))
+	for ch, cs := range s.chans {
+		if cs.confirmed {
+			names, subs = append(names, ch), append(subs, cs)
+		}
+	}
+	return names, subs
+}
+
+// checkBatch reads the positions of names in one pipeline and fills the
+// channels that are behind.
+func (s *subscriptions) checkBatch(ctx context.Context, names []string, subs []*chanSub) {
+	cmds := make([]*redis.SliceCmd, len(names))
+	err := s.r.g.do(ctx, "history", func(ctx context.Context) error {
+		_, err := s.r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, ch := range names {
+				cmds[i] = p.HMGet(ctx, metaKey(ch), "o", "e")
 			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return
+	}
+	for i, cs := range subs {
+		vals := cmds[i].Val()
+		if len(vals) != 2 {
+			continue
 		}
-		s.mu.Unlock()
-		for ch, cs := range chans {
-			s.check(ctx, ch, cs)
+		o, _ := vals[0].(string)
+		e, _ := vals[1].(string)
+		off, perr := strconv.ParseUint(o, 10, 64)
+		if perr != nil {
+			continue // no meta: nothing was published since Redis lost it
 		}
+		cs.mu.Lock()
+		if e == cs.epoch && off > cs.last {
+			s.fill(ctx, names[i], cs, off)
+		}
+		cs.mu.Unlock()
 	}
 }
 

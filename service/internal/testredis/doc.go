@@ -1,0 +1,15 @@
+// Package testredis starts real redis-server and redis-sentinel processes on
+// free ports for tests, and stops them when the test ends: a single server
+// (Start), a master with a replica and three sentinels (StartSentinel), and a
+// three-master cluster (StartCluster).
+//
+// It is for tests only. Production code must not import it; a test in this
+// package checks that no non-test file of the module does.
+//
+// A missing binary fails the test with an install hint and never skips it:
+// a Redis test that silently skips is a test that never runs. `make deps`
+// installs what is needed (redis-server, redis-sentinel, redis-cli).
+//
+// Every process is stopped by its own PID only, and every wait is bounded;
+// a failure message carries the tail of the process's output.
+package testredis
