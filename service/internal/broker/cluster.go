@@ -17,7 +17,11 @@ import (
 // Liveness of cluster state written by a node: a node refreshes its entries
 // every refreshEvery; entries of a node that stopped (killed) expire after
 // entryTTL, so presence and the node list heal on their own.
-const (
+//
+// They are variables only so that a test can shorten them (to see a dead
+// node's entries expire in a second rather than 20); nothing else writes
+// them, and refreshEvery must stay well under entryTTL.
+var (
 	refreshEvery = 5 * time.Second
 	entryTTL     = 20 * time.Second
 )

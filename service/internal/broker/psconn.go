@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -69,6 +70,17 @@ func (sh *psConn) flushLoop(s *subscriptions) {
 }
 
 func (sh *psConn) send(ctx context.Context, unsub bool, names []string) error {
+	if sh.sharded && len(names) > 1 {
+		// Cluster refuses an SSUBSCRIBE or SUNSUBSCRIBE whose channels span
+		// slots (CROSSSLOT), and distinct channels almost never share one:
+		// send one per channel. Each is a write; the confirmations come
+		// back to the receiver, so this costs no round trips.
+		var errs []error
+		for _, n := range names {
+			errs = append(errs, sh.send(ctx, unsub, []string{n}))
+		}
+		return errors.Join(errs...)
+	}
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	switch {

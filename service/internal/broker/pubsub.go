@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -194,6 +195,10 @@ func (s *subscriptions) receive(sh *psConn) {
 				_ = sh.ps.Ping(s.ctx) // quiet: check the connection is alive
 				continue
 			}
+			if sh.sharded && isCrossSlot(err) {
+				s.resubscribeEach(sh)
+				continue
+			}
 			s.r.opts.Metrics.Errors.WithLabelValues("pubsub").Inc()
 			s.r.log.Warn("redis pub/sub connection lost", "err", err)
 			sleepCtx(s.ctx, backoff)
@@ -206,6 +211,28 @@ func (s *subscriptions) receive(sh *psConn) {
 			s.confirmed(m)
 		case *redis.Message:
 			s.message(m)
+		}
+	}
+}
+
+// isCrossSlot reports Cluster's refusal of a command whose channels span
+// slots.
+func isCrossSlot(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "CROSSSLOT")
+}
+
+// resubscribeEach subscribes sh's channels again, one SSUBSCRIBE each. After
+// a reconnect, go-redis resubscribes a sharded connection with one
+// SSUBSCRIBE naming all its channels, which Cluster refuses (CROSSSLOT) as
+// soon as they span slots, leaving none subscribed. The confirmations then
+// trigger the position checks that fill what was missed.
+func (s *subscriptions) resubscribeEach(sh *psConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ch, cs := range s.chans {
+		if cs.psConn == sh {
+			sh.enqueue(subOp{name: pubsubName(ch)})
 		}
 	}
 }
@@ -275,18 +302,16 @@ func (s *subscriptions) deliver(cs *chanSub, p *protocol.Publication) {
 }
 
 // fill hands the hub the publications after cs.last up to upTo from
-// history. What history no longer has stays missing: the sessions see the
-// gap and tell their clients (unsub), so nothing is lost silently. Callers
-// hold cs.mu.
+// history. What history no longer has stays missing: what it still has is
+// handed over past the hole all the same, so the sessions see the gap and
+// tell their clients (unsub) even when no live publication follows on a
+// quiet channel; nothing is lost silently. Callers hold cs.mu.
 func (s *subscriptions) fill(ctx context.Context, ch string, cs *chanSub, upTo uint64) {
 	h, err := s.r.History(ctx, ch, protocol.HistoryQuery{HasSince: true, Since: cs.last, Limit: int(upTo - cs.last)})
 	if err != nil || h.Epoch != cs.epoch {
 		return
 	}
 	for _, p := range h.Publications {
-		if p.Offset != cs.last+1 {
-			return
-		}
 		s.deliver(cs, p)
 	}
 }
@@ -360,7 +385,16 @@ func (s *subscriptions) checkBatch(ctx context.Context, names []string, subs []*
 			continue // no meta: nothing was published since Redis lost it
 		}
 		cs.mu.Lock()
-		if e == cs.epoch && off > cs.last {
+		switch {
+		case e == cs.epoch && off > cs.last:
+			s.fill(ctx, names[i], cs, off)
+		case e != cs.epoch && off > 0:
+			// The channel started over (Redis lost it) and its new epoch's
+			// publications never came through pub/sub: hand them over now,
+			// so the sessions see the epoch change and tell their clients,
+			// instead of sitting silently in the old epoch until a next
+			// publication. A failed fill is retried by the next check.
+			cs.last, cs.epoch = 0, e
 			s.fill(ctx, names[i], cs, off)
 		}
 		cs.mu.Unlock()

@@ -126,8 +126,10 @@ func (r *Redis) History(ctx context.Context, ch string, q protocol.HistoryQuery)
 func decodeHistory(ch string, res []any, newestFirst bool) (protocol.History, error) {
 	off, _ := res[0].(int64)
 	epoch, _ := res[1].(string)
-	h := protocol.History{Position: protocol.Position{Offset: uint64(off), Epoch: epoch}}
 	entries, _ := res[2].([]any)
+	// Never nil, as Memory answers: an empty history is an empty list.
+	h := protocol.History{Position: protocol.Position{Offset: uint64(off), Epoch: epoch},
+		Publications: make([]*protocol.Publication, 0, len(entries))}
 	for i := range entries {
 		e := entries[i]
 		if newestFirst {
