@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/wsgateway/wsgateway/service/internal/testredis"
+)
+
+// Helpers for the multi-node tests over a real Redis (cluster_*_test.go).
+// Everything here may be used off the test goroutine: nothing calls
+// t.Fatal except the methods documented as test-goroutine only.
+
+// startCluster runs one in-process node per id on srv's Redis, each with
+// --dev, its own --node-id and the extra args.
+func startCluster(t *testing.T, srv *testredis.Server, ids []string, extra ...string) []*gw {
+	t.Helper()
+	nodes := make([]*gw, len(ids))
+	for i, id := range ids {
+		nodes[i] = startNode(t, append([]string{"--dev", "--redis-url", srv.URL(), "--node-id", id}, extra...)...)
+	}
+	return nodes
+}
+
+// watcher is a raw protocol client whose reader runs on its own goroutine
+// and keeps every object the server sends, in order. Commands may be sent
+// from any goroutine; at the end a test replays the whole conversation
+// (subscriptions) to check the contract's promises.
+type watcher struct {
+	c    *websocket.Conn
+	done chan struct{} // closed when the reader ends
+	ids  atomic.Uint64
+	wmu  sync.Mutex // one writer at a time
+
+	mu   sync.Mutex
+	sent map[uint64]map[string]any // commands by id
+	msgs []map[string]any
+	code int // close code (1006 without a close frame), once done
+}
+
+// watch dials g and sends connect with tok ("": none). Test goroutine only.
+func watch(t *testing.T, g *gw, tok string) *watcher {
+	t.Helper()
+	c, resp, err := dialRaw(g, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v (status %v)", g.client, err, status(resp))
+	}
+	w := &watcher{c: c, done: make(chan struct{}), sent: map[uint64]map[string]any{}}
+	go w.read()
+	t.Cleanup(func() { c.Close(); <-w.done })
+	cmd := map[string]any{"op": "connect"}
+	if tok != "" {
+		cmd["token"] = tok
+	}
+	w.must(t, cmd)
+	return w
+}
+
+func (w *watcher) read() {
+	defer close(w.done)
+	for {
+		_, frame, err := w.c.ReadMessage()
+		if err != nil {
+			code := websocket.CloseAbnormalClosure
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				code = ce.Code
+			}
+			w.mu.Lock()
+			w.code = code
+			w.mu.Unlock()
+			return
+		}
+		for _, line := range bytes.Split(frame, []byte("\n")) {
+			var m map[string]any
+			if json.Unmarshal(line, &m) != nil {
+				m = map[string]any{"invalid": string(line)}
+			}
+			w.mu.Lock()
+			w.msgs = append(w.msgs, m)
+			w.mu.Unlock()
+		}
+	}
+}
+
+// call sends cmd with a fresh id and waits (5 s at most) for its reply.
+func (w *watcher) call(cmd map[string]any) (map[string]any, error) {
+	id := w.ids.Add(1)
+	cmd["id"] = id
+	b, _ := json.Marshal(cmd)
+	w.mu.Lock()
+	w.sent[id] = cmd
+	w.mu.Unlock()
+	w.wmu.Lock()
+	_ = w.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	err := w.c.WriteMessage(websocket.TextMessage, b)
+	w.wmu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("%s: write: %w", cmd["op"], err)
+	}
+	var reply map[string]any
+	if !eventually(5*time.Second, func() bool { reply = w.find(id); return reply != nil }) {
+		return nil, fmt.Errorf("%s: no reply in 5s", cmd["op"])
+	}
+	return reply, nil
+}
+
+// find returns the reply with id, or nil.
+func (w *watcher) find(id uint64) map[string]any {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := len(w.msgs) - 1; i >= 0; i-- {
+		if v, ok := w.msgs[i]["id"].(float64); ok && uint64(v) == id {
+			return w.msgs[i]
+		}
+	}
+	return nil
+}
+
+// must calls cmd and returns its result, failing on an error reply. Test
+// goroutine only.
+func (w *watcher) must(t *testing.T, cmd map[string]any) map[string]any {
+	t.Helper()
+	reply, err := w.call(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, ok := reply["result"].(map[string]any)
+	if !ok {
+		t.Fatalf("%v: want a result, got %v", cmd, reply)
+	}
+	return res
+}
+
+// subscribeRetry subscribes (cmd is a subscribe command) and retries while
+// the answer is unavailable (Redis coming back, breaker open), for at most
+// 15 s. Test goroutine only.
+func (w *watcher) subscribeRetry(t *testing.T, cmd map[string]any) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		reply, err := w.call(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, ok := reply["result"].(map[string]any); ok {
+			return res
+		}
+		if errCode(reply) != "unavailable" || time.Now().After(deadline) {
+			t.Fatalf("subscribe %v: %v", cmd["channel"], reply)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// closed waits up to timeout for the connection to end and returns its
+// close code, or -1 when it is still open.
+func (w *watcher) closed(timeout time.Duration) int {
+	select {
+	case <-w.done:
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.code
+	case <-time.After(timeout):
+		return -1
+	}
+}
+
+// snapshot returns what was received so far.
+func (w *watcher) snapshot() (msgs []map[string]any, sent map[uint64]map[string]any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	sent = make(map[uint64]map[string]any, len(w.sent))
+	for id, c := range w.sent {
+		sent[id] = c
+	}
+	return slices.Clone(w.msgs), sent
+}
+
+// clusterHTTP bounds every API call a helper makes off the test goroutine.
+var clusterHTTP = &http.Client{Timeout: 10 * time.Second}
+
+// postJSON calls POST path on g's API without failing the test.
+func postJSON(g *gw, path, body string) (int, map[string]any, error) {
+	resp, err := clusterHTTP.Post("http://"+g.api+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("status %d, body %q is not JSON", resp.StatusCode, b)
+	}
+	return resp.StatusCode, m, nil
+}
+
+// position returns ch's current offset and epoch, read through g's API.
+// Test goroutine only.
+func position(t *testing.T, g *gw, ch string) (uint64, string) {
+	t.Helper()
+	code, res := apiCall(t, g, "GET", "/api/v1/history?limit=1&channel="+url.QueryEscape(ch), "", "")
+	if code != http.StatusOK {
+		t.Fatalf("history %s: %d %v", ch, code, res)
+	}
+	epoch, _ := res["epoch"].(string)
+	return num(res["offset"]), epoch
+}
+
+// within polls cond until it holds, failing the test with what() after
+// timeout. Test goroutine only.
+func within(t *testing.T, timeout time.Duration, cond func() bool, what func() string) {
+	t.Helper()
+	if !eventually(timeout, cond) {
+		t.Fatalf("after %v: %s", timeout, what())
+	}
+}
