@@ -54,6 +54,9 @@ func NewRedis(opts RedisOptions, h Handler) (*Redis, error) {
 	if opts.MetaTTL == 0 {
 		opts.MetaTTL = DefaultMetaTTL
 	}
+	// go-redis logs (dial failures, failovers) through one process-wide
+	// logger; route it into ours. There is one broker per process.
+	redis.SetLogger(redisLogger{opts.Log})
 	r := &Redis{opts: opts, rdb: rdb, cluster: cluster, h: h, log: opts.Log,
 		g: newGuard(opts.Metrics, opts.Log), pres: newLocalPresence()}
 	r.subs = newSubscriptions(r)
@@ -156,6 +159,14 @@ func decodeEntry(ch string, e any) (*protocol.Publication, error) {
 	}
 	s, _ := fields[1].(string)
 	return decodePayload(ch, s)
+}
+
+// redisLogger adapts slog to go-redis's logger. Its lines repeat what the
+// breaker and the metrics already say, so they are debug level.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
 // newEpochID is a fresh epoch, offered to the scripts for a channel whose

@@ -45,7 +45,7 @@ func newUniversalClient(raw string) (redis.UniversalClient, bool, error) {
 	case "redis-cluster":
 		pass, hosts, _ := splitMulti(rest)
 		if len(hosts) == 0 {
-			return nil, false, fmt.Errorf("redis url %q: want redis-cluster://[:pass@]host:port,...", raw)
+			return nil, false, fmt.Errorf("redis url %q: want redis-cluster://[:pass@]host:port[,host:port]", raw)
 		}
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: hosts, Password: pass,
