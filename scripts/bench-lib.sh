@@ -1,12 +1,16 @@
 # shellcheck shell=bash
-# bench-lib.sh is sourced by idle.sh and fanout-sweep.sh. It builds
-# bin/wsgateway and bin/wsbench (without -race: the numbers are for the real
-# binary) and starts one --dev gateway on its own ports, stopping that PID,
-# and nothing else, when the calling script exits.
+# bench-lib.sh is sourced by idle.sh, fanout-sweep.sh and cluster-bench.sh.
+# It builds bin/wsgateway and bin/wsbench (without -race: the numbers are for
+# the real binary) and starts --dev gateways (start_gateway: the one node of
+# idle.sh and fanout-sweep.sh; start_node: named nodes, for a cluster) and a
+# redis-server of its own (start_redis), stopping those PIDs, and nothing
+# else, when the calling script exits. wait_quiet waits for the machine to be
+# idle before a measurement.
 #
 # Environment: BENCH_PORT_BASE (default 28080: client port, +1 API, +10000
 # admin), GATEWAY_ARGS (extra gateway flags), SKIP_BUILD=1 to use the binaries
-# already in bin/.
+# already in bin/; for wait_quiet: QUIET_LOAD (default 0.8), QUIET_MAX_S
+# (600), QUIET_EVERY_S (15).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/bin
@@ -16,6 +20,10 @@ API_ADDR=127.0.0.1:$((PORT + 1))
 ADMIN_ADDR=127.0.0.1:$((PORT + 10000))
 GATEWAY_PID=
 GATEWAY_LOG=
+BENCH_PIDS=()    # processes started by start_node and start_redis
+BENCH_TMPDIRS=() # removed at exit
+BENCH_LOAD=      # 1-minute load average when wait_quiet returned
+BENCH_QUIET=     # true if it was below QUIET_LOAD then, false if wait_quiet gave up
 
 build_bench() {
 	if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -33,16 +41,78 @@ raise_nofile() {
 	echo "bench: open files limit $(ulimit -n)" >&2
 }
 
-stop_gateway() {
-	if [ -n "$GATEWAY_PID" ] && kill -0 "$GATEWAY_PID" 2>/dev/null; then
-		kill "$GATEWAY_PID" 2>/dev/null || true
+# stop_pid stops one process this script started: SIGTERM, then SIGKILL
+# after 5 s.
+stop_pid() {
+	local pid=$1
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null || true
 		for _ in $(seq 50); do
-			kill -0 "$GATEWAY_PID" 2>/dev/null || break
+			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -9 "$GATEWAY_PID" 2>/dev/null || true
+		kill -9 "$pid" 2>/dev/null || true
 	fi
+}
+
+stop_gateway() {
+	stop_pid "$GATEWAY_PID"
 	GATEWAY_PID=
+}
+
+# bench_cleanup stops every process started here, newest first, and removes
+# the temporary directories. It is the EXIT trap.
+bench_cleanup() {
+	local i
+	stop_gateway
+	for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
+		stop_pid "${BENCH_PIDS[i]}"
+	done
+	BENCH_PIDS=()
+	for i in "${BENCH_TMPDIRS[@]}"; do
+		rm -rf "$i"
+	done
+	BENCH_TMPDIRS=()
+}
+
+bench_traps() {
+	trap bench_cleanup EXIT
+	trap 'bench_cleanup; exit 130' INT TERM
+}
+
+# forget_pid drops a PID that has been waited for from BENCH_PIDS, so that
+# the cleanup never signals a number the kernel may have reused.
+forget_pid() {
+	local keep=() p
+	for p in "${BENCH_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	BENCH_PIDS=("${keep[@]}")
+}
+
+# port_free reports whether nothing listens on 127.0.0.1:PORT (TCP).
+port_free() {
+	if command -v ss >/dev/null 2>&1; then
+		[ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+	else
+		! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	fi
+}
+
+# wait_ready waits (at most 10 s) for a gateway's /readyz: NAME PID ADMIN LOG.
+wait_ready() {
+	local name=$1 pid=$2 admin=$3 log=$4
+	for _ in $(seq 100); do
+		if curl -fsS "http://$admin/readyz" >/dev/null 2>&1; then
+			echo "bench: gateway $name pid $pid ready (admin $admin, log $log)" >&2
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "bench: gateway $name did not become ready; its log:" >&2
+	cat "$log" >&2
+	exit 1
 }
 
 # start_gateway runs the gateway and waits (at most 10 s) for /readyz.
@@ -52,19 +122,92 @@ start_gateway() {
 	"$BIN/wsgateway" --dev --listen "$CLIENT_ADDR" --api-listen "$API_ADDR" --admin-listen "$ADMIN_ADDR" \
 		--drain-delay 0s --drain-window 0s --log-level warn ${GATEWAY_ARGS:-} >"$GATEWAY_LOG" 2>&1 &
 	GATEWAY_PID=$!
-	trap stop_gateway EXIT
-	trap 'stop_gateway; exit 130' INT TERM
-	for _ in $(seq 100); do
-		if curl -fsS "http://$ADMIN_ADDR/readyz" >/dev/null 2>&1; then
-			echo "bench: gateway pid $GATEWAY_PID on $CLIENT_ADDR (log $GATEWAY_LOG)" >&2
+	bench_traps
+	wait_ready "on $CLIENT_ADDR" "$GATEWAY_PID" "$ADMIN_ADDR" "$GATEWAY_LOG"
+}
+
+# start_node NAME BASE [gateway flags...] runs a --dev gateway named NAME
+# (its --node-id is bench-NAME) with its client port on BASE, API on BASE+1
+# and admin on BASE+10000, waits for /readyz, and sets NODE_<NAME>_PID,
+# NODE_<NAME>_CLIENT, NODE_<NAME>_API, NODE_<NAME>_ADMIN and NODE_<NAME>_LOG.
+# GATEWAY_ARGS apply too.
+start_node() {
+	local name=$1 base=$2 pid log
+	shift 2
+	log=$(mktemp -t "wsgateway-bench-$name.XXXXXX.log")
+	# shellcheck disable=SC2086 # GATEWAY_ARGS is a list of flags
+	"$BIN/wsgateway" --dev --node-id "bench-$name" --listen "127.0.0.1:$base" \
+		--api-listen "127.0.0.1:$((base + 1))" --admin-listen "127.0.0.1:$((base + 10000))" \
+		--drain-delay 0s --drain-window 0s --log-level warn ${GATEWAY_ARGS:-} "$@" >"$log" 2>&1 &
+	pid=$!
+	BENCH_PIDS+=("$pid")
+	bench_traps
+	printf -v "NODE_${name}_PID" %s "$pid"
+	printf -v "NODE_${name}_CLIENT" %s "127.0.0.1:$base"
+	printf -v "NODE_${name}_API" %s "127.0.0.1:$((base + 1))"
+	printf -v "NODE_${name}_ADMIN" %s "127.0.0.1:$((base + 10000))"
+	printf -v "NODE_${name}_LOG" %s "$log"
+	wait_ready "$name" "$pid" "127.0.0.1:$((base + 10000))" "$log"
+}
+
+# start_redis runs a redis-server of its own (no persistence, its --dir a
+# fresh temporary directory) on the first free port from $1 (default 26400),
+# trying at most 20 ports, and sets REDIS_PORT, REDIS_PID and REDIS_DIR.
+start_redis() {
+	local port=${1:-26400} tries dir pid
+	command -v redis-server >/dev/null || { echo "bench: redis-server not found (scripts/deps.sh installs it)" >&2; exit 1; }
+	dir=$(mktemp -d -t wsgateway-bench-redis.XXXXXX)
+	BENCH_TMPDIRS+=("$dir")
+	bench_traps
+	for ((tries = 0; tries < 20; tries++, port++)); do
+		port_free "$port" || continue
+		redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
+			--logfile "$dir/redis.log" --daemonize no &
+		pid=$!
+		BENCH_PIDS+=("$pid")
+		for _ in $(seq 50); do
+			if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
+				# shellcheck disable=SC2034 # for the sourcing script
+				REDIS_PORT=$port REDIS_PID=$pid REDIS_DIR=$dir
+				echo "bench: redis-server pid $pid on 127.0.0.1:$port (dir $dir)" >&2
+				return 0
+			fi
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		stop_pid "$pid" # lost a race for the port, or too slow: next port
+		forget_pid "$pid"
+	done
+	echo "bench: could not start redis-server; its log:" >&2
+	cat "$dir/redis.log" >&2 || true
+	exit 1
+}
+
+# wait_quiet waits until the machine is idle: the 1-minute load average in
+# /proc/loadavg below QUIET_LOAD (0.8), checked every QUIET_EVERY_S (15 s)
+# for at most QUIET_MAX_S (600 s). Other work on the machine takes CPU from
+# the gateway and the load tool, which share its cores. It never fails: when
+# the machine stays busy it says so and returns, with BENCH_QUIET=false.
+# BENCH_LOAD is the load average the run starts at.
+wait_quiet() {
+	local limit=${QUIET_LOAD:-0.8} max=${QUIET_MAX_S:-600} every=${QUIET_EVERY_S:-15} start=$SECONDS load
+	while :; do
+		read -r load _ </proc/loadavg
+		if awk -v l="$load" -v t="$limit" 'BEGIN { exit !(l < t) }'; then
+			# shellcheck disable=SC2034 # for the sourcing script
+			BENCH_LOAD=$load BENCH_QUIET=true
+			echo "bench: load average $load < $limit after $((SECONDS - start)) s of waiting; starting" >&2
 			return 0
 		fi
-		kill -0 "$GATEWAY_PID" 2>/dev/null || break
-		sleep 0.1
+		if ((SECONDS - start >= max)); then
+			# shellcheck disable=SC2034 # for the sourcing script
+			BENCH_LOAD=$load BENCH_QUIET=false
+			echo "bench: WARNING: load average still $load (>= $limit) after ${max} s; running anyway, figures may be disturbed" >&2
+			return 0
+		fi
+		echo "bench: load average $load >= $limit; waiting ${every} s" >&2
+		sleep "$every"
 	done
-	echo "bench: gateway did not become ready; its log:" >&2
-	cat "$GATEWAY_LOG" >&2
-	exit 1
 }
 
 # wsbench runs the tool against the gateway; extra arguments are its flags.

@@ -159,7 +159,10 @@ func (s *subscriptions) route(ctx context.Context, ch string, cs *chanSub) error
 		sh.enqueue(subOp{name: pubsubName(ch)})
 		return nil
 	}
-	// A new Cluster psConn; its creation sends the first SSUBSCRIBE.
+	// A new master: its connection is bound to the slot of its first
+	// channel, so it is created with it, which sends the SSUBSCRIBE while mu
+	// is held. That happens once per master, so it is not worth a more
+	// intricate handshake.
 	sh = newPSConn(s.r.rdb.(*redis.ClusterClient).SSubscribe(s.ctx, pubsubName(ch)), true)
 	s.conns[key], cs.psConn = sh, sh
 	go s.receive(sh)
