@@ -40,7 +40,7 @@ type chanSub struct {
 	refs      int // guarded by subscriptions.mu
 	confirmed bool
 	ready     chan struct{} // closed at Redis's first confirmation
-	psConn    *psConn
+	conn      *psConn
 
 	mu    sync.Mutex
 	last  uint64 // last offset handed to the hub (or the position at start)
@@ -135,12 +135,12 @@ func (s *subscriptions) unsubscribe(ch string) {
 	}
 	delete(s.chans, ch)
 	s.mu.Unlock()
-	if cs.psConn != nil {
-		cs.psConn.enqueue(subOp{name: pubsubName(ch), unsub: true})
+	if cs.conn != nil {
+		cs.conn.enqueue(subOp{name: pubsubName(ch), unsub: true})
 	}
 }
 
-// route picks the channel's psConn and asks it to subscribe. In Cluster mode
+// route picks the channel's connection and asks it to subscribe. In Cluster mode
 // that is the connection to the master owning the channel's slot; a new
 // master gets a new connection, bound to its slot by its first channel.
 func (s *subscriptions) route(ctx context.Context, ch string, cs *chanSub) error {
@@ -154,7 +154,7 @@ func (s *subscriptions) route(ctx context.Context, ch string, cs *chanSub) error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sh := s.conns[key]
-	cs.psConn = sh
+	cs.conn = sh
 	if sh != nil {
 		sh.enqueue(subOp{name: pubsubName(ch)})
 		return nil
@@ -164,7 +164,7 @@ func (s *subscriptions) route(ctx context.Context, ch string, cs *chanSub) error
 	// is held. That happens once per master, so it is not worth a more
 	// intricate handshake.
 	sh = newPSConn(s.r.rdb.(*redis.ClusterClient).SSubscribe(s.ctx, pubsubName(ch)), true)
-	s.conns[key], cs.psConn = sh, sh
+	s.conns[key], cs.conn = sh, sh
 	go s.receive(sh)
 	go sh.flushLoop(s)
 	return nil
@@ -234,7 +234,7 @@ func (s *subscriptions) resubscribeEach(sh *psConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for ch, cs := range s.chans {
-		if cs.psConn == sh {
+		if cs.conn == sh {
 			sh.enqueue(subOp{name: pubsubName(ch)})
 		}
 	}
