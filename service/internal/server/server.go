@@ -80,6 +80,7 @@ func New(cfg Config, sm *session.Manager, b Broker, h *hub.Hub, gatherer prometh
 		EnableCompression: cfg.Compression,
 		CheckOrigin:       func(*http.Request) bool { return true }, // checked before, with metrics
 	}
+	s.m.maxConns.Set(float64(cfg.MaxConnections))
 	if cfg.ConnectRate > 0 {
 		s.connRate = newIPLimiter(cfg.ConnectRate)
 	}
