@@ -37,13 +37,19 @@ type gw struct {
 // stops (drains with zero delay) at the end of the test.
 func startNode(t testing.TB, args ...string) *gw {
 	t.Helper()
+	return startNodeEnv(t, func(string) string { return "" }, args...)
+}
+
+// startNodeEnv is startNode with the environment run reads (WSG_*, OTEL_*).
+func startNodeEnv(t testing.TB, getenv func(string) string, args ...string) *gw {
+	t.Helper()
 	base := []string{"--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
 		"--node-id", "test-node", "--drain-delay", "0s", "--drain-window", "0s", "--log-level", "debug"}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	g := &gw{t: t, cancel: cancel, exit: make(chan int, 1), logs: &syncBuffer{}}
 	go func() {
-		code := run(ctx, append(base, args...), func(string) string { return "" }, pw, g.logs)
+		code := run(ctx, append(base, args...), getenv, pw, g.logs)
 		pw.Close()
 		g.exit <- code
 	}()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wsgateway/wsgateway/service/internal/auth"
 	"github.com/wsgateway/wsgateway/service/internal/broker"
@@ -36,7 +37,7 @@ type clusterBroker interface {
 
 // build connects the parts: the broker feeds the hub, sessions use both,
 // and the server serves sessions; neither broker nor hub imports the other.
-func build(cfg config.Config, log *slog.Logger) (*node, error) {
+func build(cfg config.Config, log *slog.Logger, tracer trace.Tracer) (*node, error) {
 	verifier, err := newVerifier(cfg)
 	if err != nil {
 		return nil, err
@@ -46,7 +47,7 @@ func build(cfg config.Config, log *slog.Logger) (*node, error) {
 	registerInfo(reg, cfg)
 	bm := broker.NewMetrics(reg) // the redis_* series exist at zero on every node
 
-	h := hub.New(reg)
+	h := hub.New(reg, tracer)
 	started := time.Now()
 	nodeInfo := func() protocol.NodeInfo {
 		conns, subs := h.Stats()
@@ -68,13 +69,14 @@ func build(cfg config.Config, log *slog.Logger) (*node, error) {
 	sm := session.NewManager(session.Config{
 		Node: cfg.NodeID, Zone: cfg.Zone, PingInterval: cfg.PingInterval,
 		MaxSubscriptions: cfg.MaxSubscriptions, CommandRate: cfg.CommandRate, SendQueue: cfg.SendQueue,
-		Compression: cfg.Compression, Dev: cfg.Dev,
+		Compression: cfg.Compression, Dev: cfg.Dev, Tracer: tracer,
 	}, b, h, v, log, reg)
 	srv := server.New(server.Config{
 		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen,
 		APIKey: cfg.APIKey, Dev: cfg.Dev, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
 		MaxConnections: cfg.MaxConnections, ConnectRate: cfg.ConnectRate, MaxMessageBytes: cfg.MaxMessageBytes,
 		Compression: cfg.Compression, DrainDelay: cfg.DrainDelay, DrainWindow: cfg.DrainWindow, Pprof: cfg.Pprof,
+		Tracer: tracer,
 	}, sm, b, h, reg, reg, log)
 	return &node{broker: b, server: srv}, nil
 }

@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/wsgateway/wsgateway/service/internal/config"
 	"github.com/wsgateway/wsgateway/service/internal/server"
+	"github.com/wsgateway/wsgateway/service/internal/telemetry"
 )
 
 // run is the whole program; it returns the exit code. A startup error is one
@@ -30,8 +32,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.Level()}))
-	node, err := build(cfg, log)
+	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.Level()})))
+	tracer, shutdownTracing, err := telemetry.Setup(ctx, getenv, version, cfg.NodeID)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgateway: %v\n", err)
+		return 1
+	}
+	defer flushTraces(shutdownTracing, log)
+	node, err := build(cfg, log, tracer)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgateway: %v\n", err)
 		return 1
@@ -60,6 +68,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("stopped after a clean drain")
 	return 0
+}
+
+// flushTraces exports the spans still queued, for at most a few seconds.
+func flushTraces(shutdown func(context.Context) error, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := shutdown(ctx); err != nil {
+		log.Warn("flushing traces", "err", err)
+	}
 }
 
 // signals returns a context cancelled by the first SIGTERM or SIGINT (start

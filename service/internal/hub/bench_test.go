@@ -1,12 +1,13 @@
 package hub
 
 import (
-	"fmt"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wsgateway/wsgateway/service/internal/protocol"
 )
@@ -20,16 +21,33 @@ func (s *sink) Deliver(d *Delivery) { *s.out = append(*s.out, d) }
 // BenchmarkFanout hands one publication to N local subscribers per
 // iteration. The per-publication cost is a Delivery and its line; per
 // delivery it should allocate nothing.
+//
+// The "traced" cases run with a real tracer on publications that carry a
+// traceparent; the others are tracing off (nil tracer, or no traceparent):
+// the allocations per publication must not change there.
 func BenchmarkFanout(b *testing.B) {
-	for _, n := range []int{1, 100, 5000} {
-		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
-			h := New(prometheus.NewRegistry())
+	traced := sdktrace.NewTracerProvider().Tracer("bench") // spans recorded, not exported
+	for _, tc := range []struct {
+		name   string
+		n      int
+		tracer trace.Tracer
+		parent string
+	}{
+		{"subs=1", 1, nil, ""},
+		{"subs=100", 100, nil, ""},
+		{"subs=5000", 5000, nil, ""},
+		{"subs=5000/tracer-on-untraced-publication", 5000, traced, ""},
+		{"subs=5000/traced", 5000, traced, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+	} {
+		n := tc.n
+		b.Run(tc.name, func(b *testing.B) {
+			h := New(prometheus.NewRegistry(), tc.tracer)
 			out := make([]*Delivery, 0, n)
 			for range n {
 				h.Subscribe("chat:lobby", &sink{out: &out})
 			}
 			p := &protocol.Publication{Channel: "chat:lobby", Offset: 123456, Epoch: "e1f3a9",
-				Data: []byte(`{"text":"hello, world"}`), User: "alice", Time: time.Now().UnixNano()}
+				Data: []byte(`{"text":"hello, world"}`), User: "alice", Time: time.Now().UnixNano(), TraceParent: tc.parent}
 			b.ReportAllocs()
 			allocs := mallocs()
 			for b.Loop() {
@@ -48,7 +66,7 @@ func BenchmarkFanout(b *testing.B) {
 }
 
 func BenchmarkHandlePublicationNoSubscribers(b *testing.B) {
-	h := New(prometheus.NewRegistry())
+	h := New(prometheus.NewRegistry(), nil)
 	h.Subscribe("chat:other", &sink{out: new([]*Delivery)})
 	p := &protocol.Publication{Channel: "chat:lobby", Offset: 1, Epoch: "E", Data: []byte(`1`)}
 	b.ReportAllocs()

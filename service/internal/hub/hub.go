@@ -1,14 +1,17 @@
 package hub
 
 import (
+	"context"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/internal/telemetry"
 )
 
 // Subscriber is one connection's subscription to one channel.
@@ -41,6 +44,7 @@ type Hub struct {
 	conns   atomic.Int64
 	subs    atomic.Int64
 	metrics *metrics
+	tracer  trace.Tracer // nil: tracing off
 	now     func() time.Time
 }
 
@@ -56,12 +60,14 @@ type channel struct {
 	index map[Subscriber]int
 }
 
-// New returns an empty hub that registers its metrics on reg.
-func New(reg prometheus.Registerer) *Hub {
+// New returns an empty hub that registers its metrics on reg. tracer, when
+// not nil, records a delivery span for each traced publication.
+func New(reg prometheus.Registerer, tracer trace.Tracer) *Hub {
 	h := &Hub{
 		seed:    maphash.MakeSeed(),
 		users:   make(map[string]map[Conn]struct{}),
 		metrics: newMetrics(reg),
+		tracer:  tracer,
 		now:     time.Now,
 	}
 	for i := range h.shards {
@@ -140,13 +146,31 @@ func (h *Hub) HandlePublication(p *protocol.Publication) {
 		return
 	}
 	d := NewDelivery(p)
+	var span trace.Span
+	if h.tracer != nil && p.TraceParent != "" { // untraced publications cost nothing here
+		span = h.startDelivery(p, len(c.subs))
+	}
 	for _, s := range c.subs {
 		s.Deliver(d)
 	}
 	sh.mu.RUnlock()
+	if span != nil {
+		span.End()
+	}
 	if p.Time > 0 {
 		h.metrics.publishLatency.Observe(float64(h.now().UnixNano()-p.Time) / 1e9)
 	}
+}
+
+// startDelivery starts this node's span for fanning p out, a child of the
+// publish span on whichever node accepted it.
+func (h *Hub) startDelivery(p *protocol.Publication, n int) trace.Span {
+	ctx := telemetry.FromTraceParent(context.Background(), p.TraceParent)
+	_, span := h.tracer.Start(ctx, telemetry.SpanName("deliver", p.Channel),
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(telemetry.System, telemetry.OpDeliver, telemetry.Destination(p.Channel),
+			telemetry.Offset(p.Offset), telemetry.Subscribers(n)))
+	return span
 }
 
 // Subscribers returns how many local connections listen to ch.

@@ -62,7 +62,7 @@ func TestSubscribeUnsubscribe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			h := New(reg)
+			h := New(reg, nil)
 			subs := map[string]*recorder{}
 			model := map[string]map[string]bool{} // channel -> subscriber names
 			total := 0
@@ -124,7 +124,7 @@ func TestHandlePublication(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := New(prometheus.NewRegistry())
+			h := New(prometheus.NewRegistry(), nil)
 			all := map[string]*recorder{}
 			get := func(name string) *recorder {
 				if all[name] == nil {
@@ -194,7 +194,7 @@ func TestHandlePublicationWithoutSubscribers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := New(prometheus.NewRegistry())
+			h := New(prometheus.NewRegistry(), nil)
 			tt.setup(h)
 			p := &protocol.Publication{Channel: "chat:lobby", Offset: 1, Epoch: "E", Data: []byte(`1`),
 				Time: time.Now().UnixNano()}
@@ -207,7 +207,7 @@ func TestHandlePublicationWithoutSubscribers(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	h := New(reg)
+	h := New(reg, nil)
 	now := time.Unix(1000, 0)
 	h.now = func() time.Time { return now }
 	r := &recorder{}
@@ -270,7 +270,7 @@ func TestConcurrentUse(t *testing.T) {
 		churners = 4 // subscribers per channel that come and go
 	)
 	reg := prometheus.NewRegistry()
-	h := New(reg)
+	h := New(reg, nil)
 	names := make([]string, channels)
 	steadies := make([][]*recorder, channels)
 	for c := range names {

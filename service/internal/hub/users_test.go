@@ -59,7 +59,7 @@ func TestHandleDisconnect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := New(prometheus.NewRegistry())
+			h := New(prometheus.NewRegistry(), nil)
 			conns := map[string]*conn{}
 			get := func(name string) *conn {
 				if conns[name] == nil {
@@ -100,7 +100,7 @@ func TestHandleDisconnect(t *testing.T) {
 // A connection's Close may leave the hub at once: HandleDisconnect must not
 // hold the user lock while it calls Close.
 func TestHandleDisconnectCloseLeavesHub(t *testing.T) {
-	h := New(prometheus.NewRegistry())
+	h := New(prometheus.NewRegistry(), nil)
 	var cs []*conn
 	for _, name := range []string{"a1", "a2", "a3"} {
 		c := &conn{name: name}
@@ -137,7 +137,7 @@ func TestConnsAndStats(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := New(prometheus.NewRegistry())
+			h := New(prometheus.NewRegistry(), nil)
 			conns := map[string]*conn{}
 			get := func(name string) *conn {
 				if conns[name] == nil {

@@ -2,13 +2,16 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/internal/telemetry"
 )
 
 // maxBroadcastChannels bounds one broadcast call.
@@ -35,9 +38,29 @@ func (s *Server) apiPublish(r *http.Request) (any, error) {
 	if len(req.IdempotencyKey) > protocol.MaxIdempotencyKeyLen {
 		return nil, protocol.Errorf(protocol.CodeBadRequest, "idempotency_key longer than %d bytes", protocol.MaxIdempotencyKeyLen)
 	}
-	return s.broker.Publish(r.Context(), req.Channel, data, protocol.PublishOptions{
+	return s.publish(r, req.Channel, data, protocol.PublishOptions{
 		IdempotencyKey: req.IdempotencyKey, Time: time.Now().UnixNano(),
 	})
+}
+
+// publish publishes for the API inside a producer span that continues the
+// caller's trace (the backend's, forwarded by the mesh), and hands the span
+// to the publication so every node's delivery joins that trace.
+func (s *Server) publish(r *http.Request, ch string, data []byte, o protocol.PublishOptions) (protocol.Position, error) {
+	if s.cfg.Tracer == nil {
+		return s.broker.Publish(r.Context(), ch, data, o)
+	}
+	ctx, span := s.cfg.Tracer.Start(telemetry.FromHeaders(r.Context(), r.Header), telemetry.SpanName("publish", ch),
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(telemetry.System, telemetry.OpPublish, telemetry.Destination(ch)))
+	defer span.End()
+	o.TraceParent = telemetry.TraceParent(ctx)
+	pos, err := s.broker.Publish(ctx, ch, data, o)
+	if err != nil {
+		span.SetStatus(codes.Error, protocol.AsError(err).Code)
+	}
+	span.SetAttributes(telemetry.Offset(pos.Offset))
+	return pos, err
 }
 
 type broadcastRequest struct {
@@ -67,18 +90,18 @@ func (s *Server) apiBroadcast(r *http.Request) (any, error) {
 	now := time.Now().UnixNano()
 	results := make([]broadcastResult, len(req.Channels))
 	for i, ch := range req.Channels {
-		results[i] = s.broadcastOne(r.Context(), ch, data, now)
+		results[i] = s.broadcastOne(r, ch, data, now)
 	}
 	return map[string]any{"results": results}, nil
 }
 
 // broadcastOne publishes to one channel; a failure is reported in its
 // result rather than failing the whole call.
-func (s *Server) broadcastOne(ctx context.Context, ch string, data []byte, now int64) broadcastResult {
+func (s *Server) broadcastOne(r *http.Request, ch string, data []byte, now int64) broadcastResult {
 	if err := checkChannel(ch); err != nil {
 		return broadcastResult{Channel: ch, Error: err}
 	}
-	pos, err := s.broker.Publish(ctx, ch, data, protocol.PublishOptions{Time: now})
+	pos, err := s.publish(r, ch, data, protocol.PublishOptions{Time: now})
 	if err != nil {
 		return broadcastResult{Channel: ch, Error: protocol.AsError(err)}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wsgateway/wsgateway/service/internal/hub"
 	"github.com/wsgateway/wsgateway/service/internal/protocol"
@@ -43,6 +44,9 @@ type Config struct {
 	Compression                    bool
 	DrainDelay, DrainWindow        time.Duration
 	Pprof                          bool // /debug/pprof/ on the admin port
+	// Tracer records API publish spans and lets sessions continue the
+	// upgrade request's trace; nil: tracing off.
+	Tracer trace.Tracer
 }
 
 // Server is one node's HTTP surface and lifecycle.

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
 	"github.com/wsgateway/wsgateway/service/internal/session"
+	"github.com/wsgateway/wsgateway/service/internal/telemetry"
 )
 
 // handleUpgrade runs every check that can refuse a connection before the
@@ -43,6 +45,9 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(s.cfg.MaxMessageBytes)
 	info := session.ConnInfo{Remote: ip.String(), Token: bearer(r)}
+	if s.cfg.Tracer != nil {
+		info.Trace = telemetry.FromHeaders(context.Background(), r.Header)
+	}
 	// The session runs on a goroutine of its own so that this handler
 	// returns: net/http keeps its 8 KiB of connection buffers, the request
 	// and the response reachable until then, for the socket's whole life.

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/wsgateway/wsgateway/service/internal/auth"
 	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/internal/telemetry"
 )
 
 // opTimeout bounds one broker call made for a command. The Redis broker's
@@ -90,6 +93,7 @@ func (s *Session) connect(cmd *protocol.Command) {
 	claims, err := s.authenticate(cmd.Token)
 	if err != nil {
 		s.m.Connects.WithLabelValues(ConnectUnauthorized).Inc()
+		s.endConnectSpan(ConnectUnauthorized)
 		s.mgr.log.Debug("connect refused", "conn", s.id, "err", err)
 		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeUnauthorized, "invalid or missing token"))
 		s.Close(protocol.CloseUnauthorized)
@@ -98,6 +102,7 @@ func (s *Session) connect(cmd *protocol.Command) {
 	s.claims, s.connected = claims, true
 	s.mgr.hub.AddConn(claims.User, s)
 	s.m.Connects.WithLabelValues(ConnectOK).Inc()
+	s.endConnectSpan(ConnectOK)
 	s.setExpiry(claims.ExpiresAt)
 	s.schedulePing()
 	_ = s.extendReadDeadline()
@@ -151,11 +156,15 @@ func (s *Session) publish(cmd *protocol.Command) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	pos, err := s.mgr.broker.Publish(ctx, cmd.Channel, cmd.Data, protocol.PublishOptions{
-		IdempotencyKey: cmd.IdempotencyKey, User: s.claims.User, Time: time.Now().UnixNano(),
-	})
+	opts := protocol.PublishOptions{IdempotencyKey: cmd.IdempotencyKey, User: s.claims.User, Time: time.Now().UnixNano()}
+	ctx, span := s.startSpan(ctx, "publish", trace.SpanKindProducer, cmd, telemetry.OpPublish)
+	if span != nil {
+		opts.TraceParent = telemetry.TraceParent(ctx) // the delivery spans on every node hang off it
+	}
+	pos, err := s.mgr.broker.Publish(ctx, cmd.Channel, cmd.Data, opts)
+	endSpan(span, err, telemetry.Offset(pos.Offset))
 	if err != nil {
-		s.replyFailure(cmd, err)
+		s.replyFailure(ctx, cmd, err)
 		return
 	}
 	s.sendReply(protocol.AppendReply(nil, cmd.ID, pos))
@@ -170,7 +179,7 @@ func (s *Session) presence(cmd *protocol.Command) {
 	defer cancel()
 	users, err := s.mgr.broker.Presence(ctx, cmd.Channel)
 	if err != nil {
-		s.replyFailure(cmd, err)
+		s.replyFailure(ctx, cmd, err)
 		return
 	}
 	s.sendReply(protocol.AppendReply(nil, cmd.ID, protocol.PresenceResult{Users: users}))
@@ -189,7 +198,7 @@ func (s *Session) history(cmd *protocol.Command) {
 	defer cancel()
 	h, err := s.mgr.broker.History(ctx, cmd.Channel, q)
 	if err != nil {
-		s.replyFailure(cmd, err)
+		s.replyFailure(ctx, cmd, err)
 		return
 	}
 	s.sendReply(protocol.AppendReply(nil, cmd.ID, protocol.HistoryResult{
@@ -203,10 +212,10 @@ func (s *Session) replyError(id uint64, e *protocol.Error) {
 
 // replyFailure answers a command whose broker call failed. Faults of ours
 // are logged here, once; the client only learns the code.
-func (s *Session) replyFailure(cmd *protocol.Command, err error) {
+func (s *Session) replyFailure(ctx context.Context, cmd *protocol.Command, err error) {
 	e := protocol.AsError(err)
 	if e.Code == protocol.CodeInternal {
-		s.mgr.log.Error("command failed", "conn", s.id, "op", cmd.Op, "channel", cmd.Channel, "err", err)
+		s.mgr.log.ErrorContext(ctx, "command failed", "conn", s.id, "op", cmd.Op, "channel", cmd.Channel, "err", err)
 	}
 	s.replyError(cmd.ID, e)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wsgateway/wsgateway/service/internal/auth"
 	"github.com/wsgateway/wsgateway/service/internal/hub"
@@ -23,6 +24,9 @@ type Config struct {
 	SendQueue        int     // items waiting per connection before 4008
 	Compression      bool    // write compressed frames where negotiated
 	Dev              bool    // anonymous clients with every permission
+	// Tracer records connect, subscribe and publish spans; nil: tracing off,
+	// and no tracing work at all.
+	Tracer trace.Tracer
 }
 
 // Verifier turns a token into claims; *auth.Verifier satisfies it.

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/wsgateway/wsgateway/service/internal/auth"
@@ -23,6 +25,9 @@ type ConnInfo struct {
 	Remote string
 	// Token is the bearer token from the upgrade's Authorization header.
 	Token string
+	// Trace holds the upgrade request's remote span context (W3C
+	// traceparent) when tracing is on; nil otherwise.
+	Trace context.Context
 }
 
 // Session is one WebSocket connection. Its reader goroutine (the one running
@@ -50,6 +55,10 @@ type Session struct {
 	expiresAt   atomic.Int64 // token expiry, Unix nanoseconds; 0: none
 	expiryTimer *time.Timer
 	pingTimer   atomic.Pointer[time.Timer]
+
+	// connectSpan covers the upgrade and authentication; reader-owned, nil
+	// once ended or when tracing is off.
+	connectSpan trace.Span
 }
 
 // Serve runs the connection until it closes. It is called on the upgrade's
@@ -68,6 +77,7 @@ func (m *Manager) Serve(conn *websocket.Conn, info ConnInfo) {
 	conn.SetCloseHandler(s.onPeerClose)
 	conn.SetPongHandler(func(string) error { return s.extendReadDeadline() })
 	_ = conn.SetReadDeadline(time.Now().Add(m.cfg.ConnectTimeout))
+	s.startConnectSpan()
 	m.m.Connections.Inc()
 	m.track(s, true)
 	s.readLoop()
@@ -144,6 +154,7 @@ func (s *Session) readFailed(err error) {
 		}
 		if !s.connected {
 			s.m.Connects.WithLabelValues(ConnectTimeout).Inc()
+			s.endConnectSpan(ConnectTimeout)
 			s.Close(protocol.CloseConnectTimout)
 		} else {
 			s.Close(protocol.CloseStale)
@@ -230,6 +241,7 @@ func (s *Session) send(it item) {
 
 // teardown runs once on the reader goroutine after the read loop ends.
 func (s *Session) teardown() {
+	s.endConnectSpan("closed")
 	s.stopTimers()
 	s.leaveAll()
 	if s.connected {

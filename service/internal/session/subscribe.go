@@ -3,7 +3,11 @@ package session
 import (
 	"context"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/internal/telemetry"
 )
 
 // positionOnly asks History for the stream position and no publications.
@@ -37,22 +41,26 @@ func (s *Session) subscribe(cmd *protocol.Command) {
 	// and the live pushes meet without a gap: anything published from now
 	// on is held in sub until activate, and duplicates are dropped there.
 	s.mgr.hub.Subscribe(ch, sub)
-	if err := s.join(ctx, sub, cmd); err != nil {
+	ctx, span := s.startSpan(ctx, "subscribe", trace.SpanKindServer, cmd, telemetry.OpSubscribe)
+	recovery, err := s.join(ctx, sub, cmd)
+	endSpan(span, err, attribute.String("wsgateway.recovery", recovery))
+	if err != nil {
 		s.leave(ctx, sub)
-		s.replyFailure(cmd, err)
+		s.replyFailure(ctx, cmd, err)
 	}
 }
 
 // join makes the node receive the channel, registers presence, reads the
 // position (and the missed publications when recovering), and activates sub.
-func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Command) error {
+// It returns the recovery outcome: none, recovered or not_recovered.
+func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Command) (string, error) {
 	if err := s.mgr.broker.Subscribe(ctx, sub.channel); err != nil {
-		return err
+		return "none", err
 	}
 	sub.joined = true
 	info := protocol.ClientInfo{User: s.claims.User, Client: s.id, Node: s.mgr.cfg.Node}
 	if err := s.mgr.broker.AddPresence(ctx, sub.channel, info); err != nil {
-		return err
+		return "none", err
 	}
 	q := positionOnly
 	if cmd.Recover {
@@ -60,20 +68,19 @@ func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Com
 	}
 	h, err := s.mgr.broker.History(ctx, sub.channel, q)
 	if err != nil {
-		return err
+		return "none", err
 	}
 	res := protocol.SubscribeResult{Offset: h.Offset, Epoch: h.Epoch, Publications: protocol.Publications{}}
+	outcome := "none"
 	if cmd.Recover {
-		res.Recovered = recovered(cmd, h)
+		res.Recovered, outcome = recovered(cmd, h), "not_recovered"
 		if res.Recovered {
-			res.Publications = h.Publications
-			s.m.recoveries.WithLabelValues("recovered").Inc()
-		} else {
-			s.m.recoveries.WithLabelValues("not_recovered").Inc()
+			res.Publications, outcome = h.Publications, "recovered"
 		}
+		s.m.recoveries.WithLabelValues(outcome).Inc()
 	}
 	sub.activate(protocol.AppendReply(nil, cmd.ID, res), h.Position)
-	return nil
+	return outcome, nil
 }
 
 // recovered reports whether h holds exactly the publications after the
