@@ -51,7 +51,7 @@ help: ## list the targets
 	@echo 'Variables: VERSION=$(VERSION) FUZZTIME=$(FUZZTIME) TEST_FUZZTIME=$(TEST_FUZZTIME)'
 	@echo '           BENCH=$(BENCH) RUN_ARGS=$(RUN_ARGS) IMAGE=$(IMAGE) CONTAINER_ENGINE=$(CONTAINER_ENGINE)'
 
-deps: ## install what tests need beyond Go (redis-server, redis-sentinel, gcc for -race) when missing
+deps: ## install what tests need beyond Go (redis-server, redis-sentinel, prometheus, gcc for -race) when missing
 	@bash scripts/deps.sh
 
 # go_build builds ./service/cmd/$(1) into bin/$(1): static, no local paths,

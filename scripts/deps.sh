@@ -5,6 +5,12 @@
 #                     which builds the test clusters)
 #   redis-sentinel    the Sentinel failover tests start their own sentinels
 #   gcc, libc6-dev    `go test -race` needs cgo, so a C compiler and libc headers
+#   prometheus        the grafana/ tests run promtool (check and unit-test the
+#                     alerts) and a real Prometheus server against two nodes.
+#                     On a machine that runs systemd, Debian's package also
+#                     starts a prometheus service on :9090, the gateway's
+#                     default --admin-listen; when this script installed the
+#                     package, it stops and disables that service again.
 # Each entry is "how to detect it|Debian package". When something is missing
 # and we are root, it runs `apt-get update` once and installs every missing
 # package with --no-install-recommends; otherwise it stops and names the
@@ -17,6 +23,8 @@ needs=(
 	"command:redis-sentinel|redis-sentinel"
 	"command:gcc|gcc"
 	"file:/usr/include/stdlib.h|libc6-dev"
+	"command:promtool|prometheus"
+	"command:prometheus|prometheus"
 )
 
 present() {
@@ -32,7 +40,7 @@ missing=()
 for need in "${needs[@]}"; do
 	probe=${need%%|*}
 	pkg=${need##*|}
-	if ! present "$probe"; then
+	if ! present "$probe" && [[ " ${missing[*]} " != *" $pkg "* ]]; then
 		missing+=("$pkg")
 	fi
 done
@@ -64,3 +72,12 @@ for need in "${needs[@]}"; do
 		exit 1
 	fi
 done
+
+# Debian's prometheus package starts a service on :9090, the port `make run`
+# uses for --admin-listen. We installed it only for promtool and for tests
+# that run their own server, so the service we just caused goes away again.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 &&
+	systemctl is-active --quiet prometheus 2>/dev/null; then
+	echo "deps: stopping the prometheus service the package started on :9090 (the tests start their own)" >&2
+	systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
