@@ -27,6 +27,17 @@ STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 # (tried 2026-11; about 20 s cold).
 KUBE_SCORE_VERSION := v1.20.0
 KUBE_SCORE := $(TOOLS)/kube-score-$(KUBE_SCORE_VERSION)/kube-score
+# k6 v1.8.1 builds with Go 1.26 and resolves through the module proxy
+# (tried 2026-11; about 4 min cold, a 70 MB binary). The load tests
+# (loadtest/, scripts/loadtest.sh) and the capacity gate's test use it;
+# loadtest/harness_test.go pins the same version.
+K6_VERSION := v1.8.1
+K6 := $(TOOLS)/k6-$(K6_VERSION)/k6
+# actionlint v1.7.12 resolves through the module proxy (tried 2026-11; a few
+# seconds). It checks .github/workflows/ in `make lint` (with shellcheck on
+# the run: scripts when shellcheck is on PATH).
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)/actionlint
 
 # Fuzz targets as "package:FuzzName" pairs. `go test -fuzz` takes one target
 # per run, so every pair is run in turn. Add new fuzz tests here.
@@ -44,18 +55,18 @@ RUN_ARGS ?=
 CONTAINER_ENGINE ?= docker
 IMAGE ?= wsgateway:$(VERSION)
 
-.PHONY: help deps build run test lint kube-score fuzz bench image clean
+.PHONY: help deps build run test lint kube-score fuzz bench image clean k6 loadtest capacity-smoke
 
 help: ## list the targets
 	@echo 'Usage: make TARGET [VAR=value ...]'
 	@echo
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
-		| awk 'BEGIN { FS = ":.*## " } { printf "  %-11s %s\n", $$1, $$2 }'
+		| awk 'BEGIN { FS = ":.*## " } { printf "  %-14s %s\n", $$1, $$2 }'
 	@echo
 	@echo 'Variables: VERSION=$(VERSION) FUZZTIME=$(FUZZTIME) TEST_FUZZTIME=$(TEST_FUZZTIME)'
 	@echo '           BENCH=$(BENCH) RUN_ARGS=$(RUN_ARGS) IMAGE=$(IMAGE) CONTAINER_ENGINE=$(CONTAINER_ENGINE)'
 
-deps: ## install what tests need beyond Go (redis-server, redis-sentinel, prometheus, gcc for -race) when missing
+deps: ## install what tests need beyond Go (redis-server, redis-sentinel, prometheus, haproxy, gcc for -race) when missing
 	@bash scripts/deps.sh
 
 # go_build builds ./service/cmd/$(1) into bin/$(1): static, no local paths,
@@ -71,11 +82,12 @@ run: ## build and run one node in --dev mode: no Redis, no auth, ports 8080/8081
 	$(call go_build,wsgateway)
 	$(BIN)/wsgateway --dev $(RUN_ARGS)
 
-test: deps ## race-enabled tests of every package, then a short run of every fuzz target
+# k6 comes first: loadtest/gate_test.go runs it (and fails without it).
+test: deps k6 ## race-enabled tests of every package, then a short run of every fuzz target
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(call fuzz_each,$(TEST_FUZZTIME))
 
-lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, and the Dockerfile's pins
+lint: $(STATICCHECK) $(ACTIONLINT) ## gofmt, go vet, staticcheck, the Dockerfile's pins, actionlint on the workflows
 	@echo '==> gofmt -l'
 	@unformatted=$$(find . -name '*.go' -not -path './.git/*' -not -path './.tools/*' \
 		-not -path '*/testdata/*' -exec $(GOFMT) -l {} +); \
@@ -89,6 +101,8 @@ lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, and the Dockerfile's pins
 	$(STATICCHECK) ./...
 	@echo '==> Dockerfile'
 	@bash scripts/check-dockerfile.sh
+	@echo '==> actionlint $(ACTIONLINT_VERSION)'
+	$(ACTIONLINT) .github/workflows/*.yml
 
 kube-score: $(KUBE_SCORE) ## kube-score (pinned, installed into .tools/) over every rendered k8s overlay
 	KUBE_SCORE=$(KUBE_SCORE) $(GO) test -count=1 -run '^TestKubeScore$$' -v ./k8s
@@ -98,6 +112,16 @@ fuzz: ## fuzz every target in FUZZ_TARGETS for FUZZTIME each (default 60s)
 
 bench: ## run the benchmarks of every service package, with allocations
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem ./service/...
+
+k6: $(K6) ## install the pinned k6 into .tools/ (the load tests and make test use it)
+
+# The capacity tests: Redis, three nodes and HAProxy on 127.0.0.1, driven by
+# scripts/loadtest.sh; results in loadtest/results/ (git-ignored).
+loadtest: deps build k6 ## the full capacity run (~12 min): every k6 scenario, wsbench fan-out points, report in loadtest/results/
+	K6=$(K6) SKIP_BUILD=1 bash scripts/loadtest.sh full
+
+capacity-smoke: deps build k6 ## the CI capacity gate (~2 min): small connect, fan-out and drain storms; fails on a missed objective or a lost message
+	K6=$(K6) SKIP_BUILD=1 bash scripts/loadtest.sh smoke
 
 image: ## build the container image wsgateway:VERSION; fails when no container engine runs
 	@if ! $(CONTAINER_ENGINE) info >/dev/null 2>&1; then \
@@ -115,6 +139,16 @@ $(STATICCHECK):
 	@echo '==> installing staticcheck $(STATICCHECK_VERSION) into $(@D)'
 	@GOBIN=$(@D) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) || { \
 		echo "lint: could not install staticcheck $(STATICCHECK_VERSION) through the Go module proxy" >&2; exit 1; }
+
+$(K6):
+	@echo '==> installing k6 $(K6_VERSION) into $(@D) (about 4 minutes the first time)'
+	@GOBIN=$(@D) $(GO) install go.k6.io/k6@$(K6_VERSION) || { \
+		echo "k6: could not install k6 $(K6_VERSION) through the Go module proxy" >&2; exit 1; }
+
+$(ACTIONLINT):
+	@echo '==> installing actionlint $(ACTIONLINT_VERSION) into $(@D)'
+	@GOBIN=$(@D) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION) || { \
+		echo "lint: could not install actionlint $(ACTIONLINT_VERSION) through the Go module proxy" >&2; exit 1; }
 
 $(KUBE_SCORE):
 	@echo '==> installing kube-score $(KUBE_SCORE_VERSION) into $(@D)'

@@ -128,16 +128,17 @@ start_gateway() {
 
 # start_node NAME BASE [gateway flags...] runs a --dev gateway named NAME
 # (its --node-id is bench-NAME) with its client port on BASE, API on BASE+1
-# and admin on BASE+10000, waits for /readyz, and sets NODE_<NAME>_PID,
-# NODE_<NAME>_CLIENT, NODE_<NAME>_API, NODE_<NAME>_ADMIN and NODE_<NAME>_LOG.
-# GATEWAY_ARGS apply too.
+# and admin on BASE+NODE_ADMIN_OFFSET (default 10000), waits for /readyz,
+# and sets NODE_<NAME>_PID, NODE_<NAME>_CLIENT, NODE_<NAME>_API,
+# NODE_<NAME>_ADMIN and NODE_<NAME>_LOG. GATEWAY_ARGS apply too.
 start_node() {
-	local name=$1 base=$2 pid log
+	local name=$1 base=$2 pid log admin
 	shift 2
+	admin=$((base + ${NODE_ADMIN_OFFSET:-10000}))
 	log=$(mktemp -t "wsgateway-bench-$name.XXXXXX.log")
 	# shellcheck disable=SC2086 # GATEWAY_ARGS is a list of flags
 	"$BIN/wsgateway" --dev --node-id "bench-$name" --listen "127.0.0.1:$base" \
-		--api-listen "127.0.0.1:$((base + 1))" --admin-listen "127.0.0.1:$((base + 10000))" \
+		--api-listen "127.0.0.1:$((base + 1))" --admin-listen "127.0.0.1:$admin" \
 		--drain-delay 0s --drain-window 0s --log-level warn ${GATEWAY_ARGS:-} "$@" >"$log" 2>&1 &
 	pid=$!
 	BENCH_PIDS+=("$pid")
@@ -145,9 +146,9 @@ start_node() {
 	printf -v "NODE_${name}_PID" %s "$pid"
 	printf -v "NODE_${name}_CLIENT" %s "127.0.0.1:$base"
 	printf -v "NODE_${name}_API" %s "127.0.0.1:$((base + 1))"
-	printf -v "NODE_${name}_ADMIN" %s "127.0.0.1:$((base + 10000))"
+	printf -v "NODE_${name}_ADMIN" %s "127.0.0.1:$admin"
 	printf -v "NODE_${name}_LOG" %s "$log"
-	wait_ready "$name" "$pid" "127.0.0.1:$((base + 10000))" "$log"
+	wait_ready "$name" "$pid" "127.0.0.1:$admin" "$log"
 }
 
 # start_redis runs a redis-server of its own (no persistence, its --dir a

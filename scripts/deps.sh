@@ -11,6 +11,12 @@
 #                     starts a prometheus service on :9090, the gateway's
 #                     default --admin-listen; when this script installed the
 #                     package, it stops and disables that service again.
+#   haproxy           the load balancer of the capacity tests: loadtest/'s
+#                     tests run it with loadtest/haproxy.cfg, as do make
+#                     loadtest and make capacity-smoke. Debian's package
+#                     enables a haproxy service (its default config listens
+#                     nowhere); when this script installed the package, it
+#                     stops and disables that service too.
 # Each entry is "how to detect it|Debian package". When something is missing
 # and we are root, it runs `apt-get update` once and installs every missing
 # package with --no-install-recommends; otherwise it stops and names the
@@ -25,6 +31,7 @@ needs=(
 	"file:/usr/include/stdlib.h|libc6-dev"
 	"command:promtool|prometheus"
 	"command:prometheus|prometheus"
+	"command:haproxy|haproxy"
 )
 
 present() {
@@ -80,4 +87,9 @@ if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/nul
 	systemctl is-active --quiet prometheus 2>/dev/null; then
 	echo "deps: stopping the prometheus service the package started on :9090 (the tests start their own)" >&2
 	systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
+if [[ " ${missing[*]} " == *" haproxy "* ]] && command -v systemctl >/dev/null 2>&1 &&
+	systemctl is-active --quiet haproxy 2>/dev/null; then
+	echo "deps: stopping the haproxy service the package started (the load tests start their own)" >&2
+	systemctl disable --now haproxy >/dev/null 2>&1 || true
 fi

@@ -1,0 +1,250 @@
+package loadtest
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// smokeFanout is the capacity smoke's fan-out scenario (loadtest/k6/fanout.js
+// with the objectives' thresholds: setup p99 < 50 ms, delivery p99 < 100 ms,
+// nothing lost) at the scale of a unit test: 12 subscribers on 3 channels,
+// 20 publications/s for 6 s, i.e. 480 deliveries.
+func smokeFanout(ws, api, token, run string) map[string]string {
+	return map[string]string{
+		"WS_URL": "ws://" + ws + "/ws", "API_URL": "http://" + api, "API_KEY": testAPIKey, "TOKEN": token,
+		"SUBS": "12", "CHANNELS": "3", "RATE": "20", "RAMP": "1s", "SETTLE": "1s", "DURATION": "6s", "DRAIN": "3s",
+		"RUN_ID": run,
+	}
+}
+
+// TestCapacityGate proves that the capacity gate can fail. One gateway
+// node runs unchanged; k6 runs the smoke fan-out scenario against it
+// through a fault-injecting TCP proxy (faultproxy_test.go):
+//   - no faults: every threshold holds, k6 exits 0;
+//   - 250 ms added to everything the server sends: delivery p99 misses
+//     its 100 ms objective, k6 exits 99 (thresholds failed);
+//   - every third connection silently loses the server's bytes after 1 s:
+//     those subscribers miss publications, wsg_lost > 0, k6 exits 99.
+//
+// A fourth case runs the connect storm through the real HAProxy with
+// loadtest/haproxy.cfg, the load balancer of make loadtest.
+// The cases run in parallel; the whole test takes about 20 s.
+func TestCapacityGate(t *testing.T) {
+	k6Path(t) // fail first, and loudly, without k6
+	gw := startGateway(t, "--node-id", "gate")
+	tok := clientToken(t, "gate-user")
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+
+	cases := []struct {
+		name       string
+		faults     faults
+		wantCode   int
+		wantFailed []string // thresholds that must be among the failed ones
+	}{
+		{name: "no-faults", wantCode: 0},
+		{name: "latency", faults: faults{delay: 250 * time.Millisecond}, wantCode: 99,
+			wantFailed: []string{"wsg_delivery_latency: p(99)<100"}},
+		{name: "blackhole", faults: faults{blackholeEvery: 3, blackholeAfter: time.Second}, wantCode: 99,
+			wantFailed: []string{"wsg_lost: count==0"}},
+	}
+	t.Run("group", func(t *testing.T) {
+		for _, tc := range cases {
+			t.Run("fanout-"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				p := startFaultProxy(t, gw.client, tc.faults)
+				res := runK6(t, 60*time.Second, "fanout.js", "fanout-"+tc.name, smokeFanout(p.addr(), gw.api, tok, run+"-"+tc.name))
+				failed := res.summary.failed()
+				t.Logf("proxy: %d connections, %d blackholed (%d bytes swallowed); failed thresholds: %v; deliveries %v, lost %v, delivery p99 %v ms",
+					p.accepted.Load(), p.blackholed.Load(), p.dropped.Load(), failed,
+					res.summary.value("wsg_deliveries", "count"), res.summary.value("wsg_lost", "count"),
+					res.summary.value("wsg_delivery_latency", "p(99)"))
+				if res.code != tc.wantCode {
+					t.Fatalf("k6 exited %d, want %d; failed thresholds %v\n%s\ngateway log:\n%s",
+						res.code, tc.wantCode, failed, res.output, tail(gw.logs.String(), 4000))
+				}
+				for _, w := range tc.wantFailed {
+					if !slices.Contains(failed, w) {
+						t.Errorf("threshold %q did not fail; failed: %v\n%s", w, failed, res.output)
+					}
+				}
+				if !slices.Equal(failed, res.summary.Wsgateway.FailedThresholds) {
+					t.Errorf("the summary's failed_thresholds %v differ from the metrics' %v", res.summary.Wsgateway.FailedThresholds, failed)
+				}
+				if res.summary.Wsgateway.Passed != (tc.wantCode == 0) || res.summary.Wsgateway.Tool != "k6" {
+					t.Errorf("summary says passed=%v tool=%q", res.summary.Wsgateway.Passed, res.summary.Wsgateway.Tool)
+				}
+				if got := p.accepted.Load(); got < 12 {
+					t.Errorf("the proxy carried %d connections, want the 12 subscribers", got)
+				}
+				switch tc.name {
+				case "no-faults":
+					if len(failed) != 0 {
+						t.Errorf("failed thresholds without faults: %v", failed)
+					}
+					if d := res.summary.value("wsg_deliveries", "count"); d < 400 {
+						t.Errorf("%v deliveries, want about 480", d)
+					}
+				case "blackhole":
+					if p.blackholed.Load() == 0 {
+						t.Errorf("no connection was blackholed")
+					}
+					if res.summary.value("wsg_lost", "count") == 0 {
+						t.Errorf("wsg_lost is 0 although subscribers lost traffic")
+					}
+				}
+			})
+		}
+
+		t.Run("connect-storm-through-haproxy", func(t *testing.T) {
+			t.Parallel()
+			lb := startHAProxy(t, gw)
+			res := runK6(t, 60*time.Second, "connect-storm.js", "connect-storm-haproxy", map[string]string{
+				"WS_URL": "ws://" + lb.ws + "/ws", "TOKEN": tok, "CONNS": "60", "CONNS_PER_VU": "5",
+				"RAMP": "2s", "HOLD": "2s", "RUN_ID": run + "-storm",
+			})
+			if res.code != 0 {
+				t.Fatalf("k6 exited %d through HAProxy; failed thresholds %v\n%s\nhaproxy log:\n%s",
+					res.code, res.summary.failed(), res.output, lb.logs.String())
+			}
+			if got := res.summary.value("wsg_held", "count"); got != 60 {
+				t.Errorf("held %v connections through HAProxy, want 60", got)
+			}
+		})
+	})
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+// freeAddr is a 127.0.0.1 address with a port that was free a moment ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type haproxy struct {
+	ws, api string
+	logs    *syncBuffer
+}
+
+// haproxyEnv is the environment loadtest/haproxy.cfg reads, with the three
+// servers all on one node.
+func haproxyEnv(ws, api string, n *node) []string {
+	_, adminPort, _ := net.SplitHostPort(n.admin)
+	env := []string{"LB_WS=" + ws, "LB_API=" + api, "LB_MAXCONN=2000"}
+	for i := 1; i <= 3; i++ {
+		env = append(env, fmt.Sprintf("NODE%d_WS=%s", i, n.client), fmt.Sprintf("NODE%d_API=%s", i, n.api),
+			fmt.Sprintf("NODE%d_ADMIN=%s", i, adminPort))
+	}
+	return env
+}
+
+// startHAProxy runs Debian's haproxy (scripts/deps.sh installs it) with
+// loadtest/haproxy.cfg in front of n, in the foreground (-db) so that its
+// PID is ours, and waits until it routes an API call.
+func startHAProxy(t testing.TB, n *node) *haproxy {
+	t.Helper()
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Fatalf("haproxy not found: run `make deps` (scripts/deps.sh installs Debian's haproxy)")
+	}
+	h := &haproxy{ws: freeAddr(t), api: freeAddr(t), logs: &syncBuffer{}}
+	cfg := filepath.Join(repoRoot(t), "loadtest", "haproxy.cfg")
+	env := append([]string{"PATH=" + os.Getenv("PATH")}, haproxyEnv(h.ws, h.api, n)...)
+	check := exec.Command(bin, "-c", "-f", cfg)
+	check.Env = env
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Fatalf("haproxy -c -f %s: %v\n%s", cfg, err, out)
+	}
+	cmd := exec.Command(bin, "-db", "-f", cfg)
+	cmd.Env = env
+	cmd.Stdout = h.logs
+	cmd.Stderr = h.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+h.api+"/api/v1/nodes", nil)
+		req.Header.Set("Authorization", "apikey "+testAPIKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return h
+			}
+		}
+		select {
+		case <-done:
+			t.Fatalf("haproxy exited:\n%s", h.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxy did not route /api/v1/nodes within 10 s (%v):\n%s", err, h.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestHAProxyConfigRejectsMissingAddress: the config must not start with
+// an address left unset (an empty "${VAR}"), so a typo in the
+// orchestration fails at once rather than balancing over fewer nodes.
+func TestHAProxyConfigRejectsMissingAddress(t *testing.T) {
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Fatalf("haproxy not found: run `make deps` (scripts/deps.sh installs Debian's haproxy)")
+	}
+	n := &node{client: "127.0.0.1:1", api: "127.0.0.1:2", admin: "127.0.0.1:3"}
+	cfg := filepath.Join(repoRoot(t), "loadtest", "haproxy.cfg")
+	full := haproxyEnv("127.0.0.1:4", "127.0.0.1:5", n)
+	check := exec.Command(bin, "-c", "-f", cfg)
+	check.Env = full
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Fatalf("complete environment: haproxy -c failed: %v\n%s", err, out)
+	}
+	for _, drop := range []string{"NODE2_WS", "NODE3_ADMIN", "LB_API"} {
+		var env []string
+		for _, kv := range full {
+			if !strings.HasPrefix(kv, drop+"=") {
+				env = append(env, kv)
+			}
+		}
+		check := exec.Command(bin, "-c", "-f", cfg)
+		check.Env = env
+		if out, err := check.CombinedOutput(); err == nil {
+			t.Errorf("without %s, haproxy -c accepted the config:\n%s", drop, out)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+// fanout: SUBS subscribers spread over CHANNELS channels; publishers post
+// RATE stamped publications per second through the backend API (round
+// robin over the channels) for DURATION. Every subscriber checks each
+// publication's offset (wsg_lost, wsg_duplicated) and records the delivery
+// latency from the publisher's stamp (wsg_delivery_latency); at the end it
+// compares its position with the channel's, so a missing tail counts as
+// lost too. Deliveries per second = RATE x SUBS / CHANNELS.
+//
+//   k6 run -e WS_URL=ws://127.0.0.1:8080/ws -e API_URL=http://127.0.0.1:8081 \
+//     -e API_KEY=... -e TOKEN=... -e SUBS=200 -e RATE=20 loadtest/k6/fanout.js
+//
+// Timeline: subscribers connect over RAMP, SETTLE later publishing starts
+// and lasts DURATION; subscribers then wait up to DRAIN for the last
+// offsets.
+import exec from 'k6/execution';
+import { int, num, seconds, str, dur, WS_URL, TOKEN, CHANNEL_PREFIX, SETUP_P99_MS, DELIVERY_P99_MS } from './lib/env.js';
+import { summaryTrendStats } from './lib/metrics.js';
+import { runSubscriber, publish } from './lib/clients.js';
+import { summary } from './lib/summary.js';
+
+const SUBS = int('SUBS', 200);
+const CHANNELS = int('CHANNELS', 4);
+const RATE = int('RATE', 20); // publications per second, all channels together
+const PAYLOAD = int('PAYLOAD', 100); // bytes of publication data
+const RAMP = seconds('RAMP', 10);
+const SETTLE = seconds('SETTLE', 2);
+const DURATION = seconds('DURATION', 30);
+const DRAIN = seconds('DRAIN', 5);
+const CONNECT_TIMEOUT = seconds('CONNECT_TIMEOUT', 10);
+if (SUBS < 1 || CHANNELS < 1 || CHANNELS > SUBS || RATE < 1) throw new Error('need SUBS >= CHANNELS >= 1 and RATE >= 1');
+
+const expectedPublishes = RATE * DURATION;
+const params = { SUBS, CHANNELS, RATE, PAYLOAD, RAMP, SETTLE, DURATION, DRAIN, WS_URL, SETUP_P99_MS, DELIVERY_P99_MS,
+  deliveries_per_s: (RATE * SUBS) / CHANNELS };
+
+export const options = {
+  summaryTrendStats,
+  scenarios: {
+    subscribers: {
+      executor: 'per-vu-iterations',
+      exec: 'subscriber',
+      vus: SUBS,
+      iterations: 1,
+      maxDuration: dur(RAMP + SETTLE + DURATION + DRAIN + CONNECT_TIMEOUT + 10),
+      gracefulStop: '5s',
+    },
+    publishers: {
+      executor: 'constant-arrival-rate',
+      exec: 'publisher',
+      rate: RATE,
+      timeUnit: '1s',
+      duration: dur(DURATION),
+      startTime: dur(RAMP + SETTLE),
+      preAllocatedVUs: Math.max(2, Math.ceil(RATE / 20)),
+      maxVUs: Math.max(10, RATE),
+      gracefulStop: '5s',
+    },
+  },
+  thresholds: {
+    wsg_setup_time: [`p(99)<${SETUP_P99_MS}`],
+    wsg_connects: [`count>=${SUBS}`],
+    wsg_connect_errors: ['count==0'],
+    wsg_subscribed: [`count>=${SUBS}`],
+    wsg_delivery_latency: [`p(99)<${DELIVERY_P99_MS}`],
+    wsg_deliveries: ['count>0'],
+    wsg_lost: ['count==0'],
+    wsg_duplicated: ['count==0'],
+    wsg_epoch_changes: ['count==0'],
+    wsg_not_drained: ['count==0'],
+    wsg_unexpected_closes: ['count==0'],
+    wsg_bad_lines: ['count==0'],
+    wsg_publishes: [`count>=${Math.floor(0.9 * expectedPublishes)}`],
+    wsg_publish_errors: ['count==0'],
+  },
+};
+
+export function setup() {
+  // One run id for every VU (init code runs once per VU).
+  return { run: str('RUN_ID', String(Date.now())) };
+}
+
+function channel(run, i) {
+  return `${CHANNEL_PREFIX}fanout-${run}-${i % CHANNELS}`;
+}
+
+export async function subscriber(data) {
+  const idx = exec.scenario.iterationInTest;
+  const t0 = exec.scenario.startTime;
+  await runSubscriber({
+    url: WS_URL,
+    token: TOKEN,
+    channels: [channel(data.run, idx)],
+    t0,
+    startAt: t0 + (idx / SUBS) * RAMP * 1000,
+    endAt: t0 + (RAMP + SETTLE + DURATION) * 1000,
+    drainMs: DRAIN * 1000,
+    reconnect: false,
+    connectTimeoutMs: CONNECT_TIMEOUT * 1000,
+    commandTimeoutMs: 10000,
+    pingEveryMs: 0,
+  });
+}
+
+export function publisher(data) {
+  const i = exec.scenario.iterationInTest;
+  publish(channel(data.run, i), PAYLOAD, i);
+}
+
+export function handleSummary(data) {
+  return summary('fanout', data, params, (d) => {
+    const del = d.metrics.wsg_deliveries ? d.metrics.wsg_deliveries.values.count : 0;
+    const pubs = d.metrics.wsg_publishes ? d.metrics.wsg_publishes.values.count : 0;
+    return {
+      deliveries_per_s_measured: del / DURATION,
+      expected_deliveries: (pubs * SUBS) / CHANNELS,
+    };
+  });
+}

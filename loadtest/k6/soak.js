@@ -1,0 +1,115 @@
+// soak: steady load for a long, configurable time (DURATION, default 30m):
+// SUBS subscribers on CHANNELS channels, RATE publications per second
+// through the API, and every subscriber sends a `ping` command every
+// PING_EVERY (its round trip in wsg_command_rtt), so that both the push
+// path and the command path are exercised all along. The same offset
+// checks as fanout: nothing lost, nothing repeated, no unexpected close.
+// Watch the gateways' memory and goroutines meanwhile (scripts/loadtest.sh
+// samples each node's /metrics into soak-nodes.csv).
+//
+//   k6 run -e WS_URL=... -e API_URL=... -e API_KEY=... -e TOKEN=... -e DURATION=2h loadtest/k6/soak.js
+import exec from 'k6/execution';
+import { int, seconds, num, str, dur, WS_URL, TOKEN, CHANNEL_PREFIX, SETUP_P99_MS, DELIVERY_P99_MS } from './lib/env.js';
+import { summaryTrendStats } from './lib/metrics.js';
+import { runSubscriber, publish } from './lib/clients.js';
+import { summary } from './lib/summary.js';
+
+const SUBS = int('SUBS', 200);
+const CHANNELS = int('CHANNELS', 20);
+const RATE = int('RATE', 20);
+const PAYLOAD = int('PAYLOAD', 100);
+const RAMP = seconds('RAMP', 10);
+const SETTLE = seconds('SETTLE', 2);
+const DURATION = seconds('DURATION', 1800);
+const DRAIN = seconds('DRAIN', 5);
+const PING_EVERY = seconds('PING_EVERY', 10);
+const COMMAND_P99_MS = num('COMMAND_P99_MS', 100);
+const CONNECT_TIMEOUT = seconds('CONNECT_TIMEOUT', 10);
+if (SUBS < 1 || CHANNELS < 1 || CHANNELS > SUBS || RATE < 1 || PING_EVERY <= 0) {
+  throw new Error('need SUBS >= CHANNELS >= 1, RATE >= 1 and PING_EVERY > 0');
+}
+
+const params = { SUBS, CHANNELS, RATE, PAYLOAD, RAMP, SETTLE, DURATION, DRAIN, PING_EVERY, WS_URL, SETUP_P99_MS,
+  DELIVERY_P99_MS, COMMAND_P99_MS, deliveries_per_s: (RATE * SUBS) / CHANNELS };
+
+export const options = {
+  summaryTrendStats,
+  scenarios: {
+    subscribers: {
+      executor: 'per-vu-iterations',
+      exec: 'subscriber',
+      vus: SUBS,
+      iterations: 1,
+      maxDuration: dur(RAMP + SETTLE + DURATION + DRAIN + CONNECT_TIMEOUT + 10),
+      gracefulStop: '5s',
+    },
+    publishers: {
+      executor: 'constant-arrival-rate',
+      exec: 'publisher',
+      rate: RATE,
+      timeUnit: '1s',
+      duration: dur(DURATION),
+      startTime: dur(RAMP + SETTLE),
+      preAllocatedVUs: Math.max(2, Math.ceil(RATE / 20)),
+      maxVUs: Math.max(10, RATE),
+      gracefulStop: '5s',
+    },
+  },
+  thresholds: {
+    wsg_setup_time: [`p(99)<${SETUP_P99_MS}`],
+    wsg_connects: [`count>=${SUBS}`],
+    wsg_connect_errors: ['count==0'],
+    wsg_subscribed: [`count>=${SUBS}`],
+    wsg_delivery_latency: [`p(99)<${DELIVERY_P99_MS}`],
+    wsg_deliveries: ['count>0'],
+    wsg_command_rtt: [`p(99)<${COMMAND_P99_MS}`],
+    wsg_commands: ['count>0'],
+    wsg_command_errors: ['count==0'],
+    wsg_lost: ['count==0'],
+    wsg_duplicated: ['count==0'],
+    wsg_epoch_changes: ['count==0'],
+    wsg_not_drained: ['count==0'],
+    wsg_unexpected_closes: ['count==0'],
+    wsg_bad_lines: ['count==0'],
+    wsg_publishes: [`count>=${Math.floor(0.9 * RATE * DURATION)}`],
+    wsg_publish_errors: ['count==0'],
+  },
+};
+
+export function setup() {
+  return { run: str('RUN_ID', String(Date.now())) };
+}
+
+function channel(run, i) {
+  return `${CHANNEL_PREFIX}soak-${run}-${i % CHANNELS}`;
+}
+
+export async function subscriber(data) {
+  const idx = exec.scenario.iterationInTest;
+  const t0 = exec.scenario.startTime;
+  await runSubscriber({
+    url: WS_URL,
+    token: TOKEN,
+    channels: [channel(data.run, idx)],
+    t0,
+    startAt: t0 + (idx / SUBS) * RAMP * 1000,
+    endAt: t0 + (RAMP + SETTLE + DURATION) * 1000,
+    drainMs: DRAIN * 1000,
+    reconnect: false,
+    connectTimeoutMs: CONNECT_TIMEOUT * 1000,
+    commandTimeoutMs: 10000,
+    // Spread the pings: each subscriber starts its period at its own dial.
+    pingEveryMs: PING_EVERY * 1000,
+  });
+}
+
+export function publisher(data) {
+  const i = exec.scenario.iterationInTest;
+  publish(channel(data.run, i), PAYLOAD, i);
+}
+
+export function handleSummary(data) {
+  return summary('soak', data, params, (d) => ({
+    deliveries_per_s_measured: (d.metrics.wsg_deliveries ? d.metrics.wsg_deliveries.values.count : 0) / DURATION,
+  }));
+}

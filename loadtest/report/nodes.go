@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// nodeSeries is each gateway node's connections over a run, sampled by the
+// orchestration while the run went on: <run>-nodes.csv or <run>-nodes.json
+// (the formats are in doc.go).
+type nodeSeries struct {
+	Run        string // the run it belongs to: the file name without -nodes.csv
+	Source     string
+	Samples    []nodeSample // by time, then node
+	Events     []nodeEvent
+	Skipped    int // unreadable lines (a sampler stopped while writing)
+	Unanswered int // samples of a node that did not answer (down, or killed)
+}
+
+type nodeSample struct {
+	TMs           float64 `json:"t_ms"` // milliseconds since the Unix epoch
+	Node          string  `json:"node"`
+	Connections   float64 `json:"connections"`
+	Subscriptions float64 `json:"subscriptions"` // 0: not sampled
+}
+
+type nodeEvent struct {
+	TMs   float64 `json:"t_ms"`
+	Event string  `json:"event"`
+}
+
+// seriesName returns the run a node series file belongs to, or "" when the
+// file is not a node series.
+func seriesName(file string) string {
+	for _, suffix := range []string{"-nodes.csv", "-nodes.json"} {
+		if run, ok := strings.CutSuffix(file, suffix); ok {
+			return run
+		}
+	}
+	return ""
+}
+
+func parseNodes(name string, data []byte) (*nodeSeries, error) {
+	s := &nodeSeries{Run: seriesName(name), Source: name}
+	var err error
+	if strings.HasSuffix(name, ".csv") {
+		err = s.readCSV(data)
+	} else {
+		err = s.readJSON(data)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	s.sort()
+	return s, nil
+}
+
+// readCSV reads scripts/loadtest.sh's samples: a header naming the columns,
+// of which unix_s (seconds, with decimals), node and connections are needed
+// and subscriptions is used. A node that did not answer has empty fields.
+func (s *nodeSeries) readCSV(data []byte) error {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("no header: %w", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(h)] = i
+	}
+	for _, need := range []string{"unix_s", "node", "connections"} {
+		if _, ok := col[need]; !ok {
+			return fmt.Errorf("no %q column in %q", need, strings.Join(header, ","))
+		}
+	}
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			s.Skipped++ // a line cut short when the sampler was stopped
+			continue
+		}
+		switch x, ok := csvSample(rec, col); {
+		case ok:
+			s.Samples = append(s.Samples, x)
+		case len(rec) > col["node"] && rec[col["node"]] != "":
+			s.Unanswered++
+		default:
+			s.Skipped++
+		}
+	}
+}
+
+func csvSample(rec []string, col map[string]int) (nodeSample, bool) {
+	field := func(name string) (float64, bool) {
+		i, ok := col[name]
+		if !ok || i >= len(rec) {
+			return 0, false
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(rec[i]), 64)
+		return v, err == nil
+	}
+	t, okT := field("unix_s")
+	c, okC := field("connections")
+	if !okT || !okC || col["node"] >= len(rec) {
+		return nodeSample{}, false
+	}
+	subs, _ := field("subscriptions")
+	return nodeSample{TMs: t * 1000, Node: rec[col["node"]], Connections: c, Subscriptions: subs}, true
+}
+
+// nodeRecord is one object of the JSON form: a sample, a whole poll of
+// /api/v1/nodes with its time, or an event.
+type nodeRecord struct {
+	TMs           *float64     `json:"t_ms"`
+	Node          string       `json:"node"`
+	Connections   float64      `json:"connections"`
+	Subscriptions float64      `json:"subscriptions"`
+	Nodes         []nodeSample `json:"nodes"`
+	Event         string       `json:"event"`
+}
+
+// readJSON reads a JSON array of records, or JSON lines of them.
+func (s *nodeSeries) readJSON(data []byte) error {
+	var records []nodeRecord
+	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &records); err != nil {
+			return err
+		}
+	} else {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			var rec nodeRecord
+			if line := bytes.TrimSpace(sc.Bytes()); len(line) == 0 {
+				continue
+			} else if json.Unmarshal(line, &rec) != nil {
+				s.Skipped++ // a line cut short when the poller was stopped
+				continue
+			}
+			records = append(records, rec)
+		}
+	}
+	for _, rec := range records {
+		if err := s.add(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *nodeSeries) add(rec nodeRecord) error {
+	if rec.TMs == nil {
+		return fmt.Errorf("a record without t_ms")
+	}
+	t := *rec.TMs
+	switch {
+	case rec.Event != "":
+		s.Events = append(s.Events, nodeEvent{TMs: t, Event: rec.Event})
+	case rec.Nodes != nil:
+		for _, n := range rec.Nodes {
+			s.Samples = append(s.Samples, nodeSample{TMs: t, Node: n.Node, Connections: n.Connections,
+				Subscriptions: n.Subscriptions})
+		}
+	case rec.Node != "":
+		s.Samples = append(s.Samples, nodeSample{TMs: t, Node: rec.Node, Connections: rec.Connections,
+			Subscriptions: rec.Subscriptions})
+	default:
+		return fmt.Errorf("a record at t_ms %v with no node, nodes or event", t)
+	}
+	return nil
+}
+
+func (s *nodeSeries) sort() {
+	slices.SortStableFunc(s.Samples, func(a, b nodeSample) int {
+		if a.TMs != b.TMs {
+			return cmpFloat(a.TMs, b.TMs)
+		}
+		return strings.Compare(a.Node, b.Node)
+	})
+	slices.SortStableFunc(s.Events, func(a, b nodeEvent) int { return cmpFloat(a.TMs, b.TMs) })
+}
