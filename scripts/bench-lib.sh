@@ -7,8 +7,9 @@
 # else, when the calling script exits. wait_quiet waits for the machine to be
 # idle before a measurement.
 #
-# Environment: BENCH_PORT_BASE (default 28080: client port, +1 API, +10000
-# admin), GATEWAY_ARGS (extra gateway flags), SKIP_BUILD=1 to use the binaries
+# Environment: BENCH_PORT_BASE (default 28080: client port, +1 API, +100
+# admin; every port stays below the kernel's ephemeral range, 32768 and up,
+# where a closed outgoing connection in TIME-WAIT can hold it), GATEWAY_ARGS (extra gateway flags), SKIP_BUILD=1 to use the binaries
 # already in bin/; for wait_quiet: QUIET_LOAD (default 0.8), QUIET_MAX_S
 # (600), QUIET_EVERY_S (15).
 
@@ -17,7 +18,7 @@ BIN=$ROOT/bin
 PORT=${BENCH_PORT_BASE:-28080}
 CLIENT_ADDR=127.0.0.1:$PORT
 API_ADDR=127.0.0.1:$((PORT + 1))
-ADMIN_ADDR=127.0.0.1:$((PORT + 10000))
+ADMIN_ADDR=127.0.0.1:$((PORT + 100))
 GATEWAY_PID=
 GATEWAY_LOG=
 BENCH_PIDS=()    # processes started by start_node and start_redis
@@ -128,13 +129,13 @@ start_gateway() {
 
 # start_node NAME BASE [gateway flags...] runs a --dev gateway named NAME
 # (its --node-id is bench-NAME) with its client port on BASE, API on BASE+1
-# and admin on BASE+NODE_ADMIN_OFFSET (default 10000), waits for /readyz,
+# and admin on BASE+NODE_ADMIN_OFFSET (default 100), waits for /readyz,
 # and sets NODE_<NAME>_PID, NODE_<NAME>_CLIENT, NODE_<NAME>_API,
 # NODE_<NAME>_ADMIN and NODE_<NAME>_LOG. GATEWAY_ARGS apply too.
 start_node() {
 	local name=$1 base=$2 pid log admin
 	shift 2
-	admin=$((base + ${NODE_ADMIN_OFFSET:-10000}))
+	admin=$((base + ${NODE_ADMIN_OFFSET:-100}))
 	log=$(mktemp -t "wsgateway-bench-$name.XXXXXX.log")
 	# shellcheck disable=SC2086 # GATEWAY_ARGS is a list of flags
 	"$BIN/wsgateway" --dev --node-id "bench-$name" --listen "127.0.0.1:$base" \

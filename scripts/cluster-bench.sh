@@ -323,7 +323,6 @@ run_periodic() {
 	sleep 2
 }
 
-NODE_ADMIN_OFFSET=100 # start_node: admin port = client port + 100
 raise_nofile
 build_bench
 echo "cluster-bench: source ${BENCH_SOURCE:-$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)}" >&2
