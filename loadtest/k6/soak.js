@@ -9,8 +9,9 @@
 //
 //   k6 run -e WS_URL=... -e API_URL=... -e API_KEY=... -e TOKEN=... -e DURATION=2h loadtest/k6/soak.js
 import exec from 'k6/execution';
-import { int, seconds, num, str, dur, WS_URL, TOKEN, CHANNEL_PREFIX, SETUP_P99_MS, DELIVERY_P99_MS } from './lib/env.js';
+import { int, seconds, num, str, WS_URL, TOKEN, CHANNEL_PREFIX, SETUP_P99_MS, DELIVERY_P99_MS } from './lib/env.js';
 import { summaryTrendStats } from './lib/metrics.js';
+import { steadyScenarios, steadyThresholds } from './lib/steady.js';
 import { runSubscriber, publish } from './lib/clients.js';
 import { summary } from './lib/summary.js';
 
@@ -34,45 +35,12 @@ const params = { SUBS, CHANNELS, RATE, PAYLOAD, RAMP, SETTLE, DURATION, DRAIN, P
 
 export const options = {
   summaryTrendStats,
-  scenarios: {
-    subscribers: {
-      executor: 'per-vu-iterations',
-      exec: 'subscriber',
-      vus: SUBS,
-      iterations: 1,
-      maxDuration: dur(RAMP + SETTLE + DURATION + DRAIN + CONNECT_TIMEOUT + 10),
-      gracefulStop: '5s',
-    },
-    publishers: {
-      executor: 'constant-arrival-rate',
-      exec: 'publisher',
-      rate: RATE,
-      timeUnit: '1s',
-      duration: dur(DURATION),
-      startTime: dur(RAMP + SETTLE),
-      preAllocatedVUs: Math.max(2, Math.ceil(RATE / 20)),
-      maxVUs: Math.max(10, RATE),
-      gracefulStop: '5s',
-    },
-  },
+  scenarios: steadyScenarios({ SUBS, RATE, RAMP, SETTLE, DURATION, DRAIN, CONNECT_TIMEOUT }),
   thresholds: {
-    wsg_setup_time: [`p(99)<${SETUP_P99_MS}`],
-    wsg_connects: [`count>=${SUBS}`],
-    wsg_connect_errors: ['count==0'],
-    wsg_subscribed: [`count>=${SUBS}`],
-    wsg_delivery_latency: [`p(99)<${DELIVERY_P99_MS}`],
-    wsg_deliveries: ['count>0'],
+    ...steadyThresholds({ SUBS, RATE, DURATION }),
     wsg_command_rtt: [`p(99)<${COMMAND_P99_MS}`],
     wsg_commands: ['count>0'],
     wsg_command_errors: ['count==0'],
-    wsg_lost: ['count==0'],
-    wsg_duplicated: ['count==0'],
-    wsg_epoch_changes: ['count==0'],
-    wsg_not_drained: ['count==0'],
-    wsg_unexpected_closes: ['count==0'],
-    wsg_bad_lines: ['count==0'],
-    wsg_publishes: [`count>=${Math.floor(0.9 * RATE * DURATION)}`],
-    wsg_publish_errors: ['count==0'],
   },
 };
 
