@@ -31,6 +31,8 @@ type subscriptions struct {
 	chans map[string]*chanSub
 	conns map[string]*psConn // by master address; "" outside Cluster mode
 
+	control *psConn // carries controlChannel, and every channel outside Cluster mode
+
 	recheck chan struct{} // asks checkPositions for an early pass
 }
 
@@ -47,30 +49,36 @@ type chanSub struct {
 	epoch string // its epoch
 }
 
+// newSubscriptions creates the control connection at once, without I/O (a
+// PubSub with no channels connects on first use): sessions may subscribe as
+// soon as the server listens, before run is scheduled, and outside Cluster
+// mode their channels must find that connection in conns. What they queue on
+// it is sent when run starts its flush loop.
 func newSubscriptions(r *Redis) *subscriptions {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &subscriptions{r: r, ctx: ctx, cancel: cancel, chans: map[string]*chanSub{}, conns: map[string]*psConn{},
-		recheck: make(chan struct{}, 1)}
+	s := &subscriptions{r: r, ctx: ctx, cancel: cancel, chans: map[string]*chanSub{}, conns: map[string]*psConn{},
+		control: newPSConn(r.rdb.Subscribe(ctx), false), recheck: make(chan struct{}, 1)}
+	if !r.cluster {
+		s.conns[""] = s.control // one connection carries everything
+	}
+	s.control.enqueue(subOp{name: controlChannel})
+	return s
 }
 
-// run subscribes to the control channel and lives until ctx ends.
+// run runs the control connection (and through it, outside Cluster mode,
+// every channel) until ctx ends, then closes every pub/sub connection.
 func (s *subscriptions) run(ctx context.Context) {
-	ps := s.r.rdb.Subscribe(s.ctx, controlChannel)
-	control := newPSConn(ps, false)
-	go s.receive(control)
-	if !s.r.cluster {
-		s.mu.Lock()
-		s.conns[""] = control // one connection carries everything
-		s.mu.Unlock()
-	}
-	go control.flushLoop(s)
+	go s.receive(s.control)
+	go s.control.flushLoop(s)
 	<-ctx.Done()
 	s.cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_ = control.ps.Close()
+	_ = s.control.ps.Close()
 	for _, sh := range s.conns {
-		_ = sh.ps.Close()
+		if sh != s.control {
+			_ = sh.ps.Close()
+		}
 	}
 }
 

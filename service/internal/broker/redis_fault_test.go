@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -461,4 +462,39 @@ func counter(t *testing.T, reg *prometheus.Registry, name, op string) float64 {
 	}
 	t.Fatalf("%s has no series op=%q", name, op)
 	return 0
+}
+
+// TestRedisSubscribeBeforeRun: a node's server listens as soon as it starts,
+// so a session may subscribe before the broker's Run goroutine has been
+// scheduled. The subscription waits for Run and then works; it once
+// panicked, finding no pub/sub connection for its channel.
+func TestRedisSubscribeBeforeRun(t *testing.T) {
+	srv := testredis.Start(t, testredis.Options{})
+	rec := newRecorder(t)
+	r, err := NewRedis(RedisOptions{URL: srv.URL(), HistorySize: suiteHistorySize, HistoryTTL: time.Minute,
+		Node: func() protocol.NodeInfo { return suiteNode }, Log: slog.New(slog.DiscardHandler),
+		Metrics: NewMetrics(prometheus.NewRegistry())}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	subscribed := make(chan error, 1)
+	go func() { subscribed <- r.Subscribe(context.Background(), "early") }()
+	time.Sleep(100 * time.Millisecond) // the Subscribe is waiting, or has failed
+	select {
+	case err := <-subscribed:
+		t.Fatalf("Subscribe returned before Run: %v", err)
+	default:
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	if err := <-subscribed; err != nil {
+		t.Fatalf("Subscribe before Run: %v", err)
+	}
+	publishN(t, r, "early", 3)
+	if got := rec.waitPubs(t, "early", 3); got[2].Offset != 3 {
+		t.Fatalf("publications %v", got)
+	}
 }
