@@ -14,15 +14,18 @@ import (
 	"time"
 )
 
-// smokeFanout is the capacity smoke's fan-out scenario (loadtest/k6/fanout.js
-// with the objectives' thresholds: setup p99 < 50 ms, delivery p99 < 100 ms,
-// nothing lost) at the scale of a unit test: 12 subscribers on 3 channels,
-// 20 publications/s for 6 s, i.e. 480 deliveries.
+// smokeFanout is the capacity smoke's fan-out scenario (loadtest/k6/fanout.js)
+// at the scale of a unit test: 12 subscribers on 3 channels, 20
+// publications/s for 6 s, i.e. 480 deliveries, nothing lost. Its latency
+// thresholds are wider than the objectives (setup p99 < 200 ms instead of
+// 50, delivery p99 < 150 ms instead of 100): with 12 connections the setup
+// p99 is the slowest of 12 handshakes, which a busy CI machine can push past
+// 50 ms on an unchanged node. The faults below add 250 ms, well past both.
 func smokeFanout(ws, api, token, run string) map[string]string {
 	return map[string]string{
 		"WS_URL": "ws://" + ws + "/ws", "API_URL": "http://" + api, "API_KEY": testAPIKey, "TOKEN": token,
 		"SUBS": "12", "CHANNELS": "3", "RATE": "20", "RAMP": "1s", "SETTLE": "1s", "DURATION": "6s", "DRAIN": "3s",
-		"RUN_ID": run,
+		"SETUP_P99_MS": "200", "DELIVERY_P99_MS": "150", "RUN_ID": run,
 	}
 }
 
@@ -31,7 +34,7 @@ func smokeFanout(ws, api, token, run string) map[string]string {
 // through a fault-injecting TCP proxy (faultproxy_test.go):
 //   - no faults: every threshold holds, k6 exits 0;
 //   - 250 ms added to everything the server sends: delivery p99 misses
-//     its 100 ms objective, k6 exits 99 (thresholds failed);
+//     its 150 ms threshold, k6 exits 99 (thresholds failed);
 //   - every third connection silently loses the server's bytes after 1 s:
 //     those subscribers miss publications, wsg_lost > 0, k6 exits 99.
 //
@@ -52,7 +55,7 @@ func TestCapacityGate(t *testing.T) {
 	}{
 		{name: "no-faults", wantCode: 0},
 		{name: "latency", faults: faults{delay: 250 * time.Millisecond}, wantCode: 99,
-			wantFailed: []string{"wsg_delivery_latency: p(99)<100"}},
+			wantFailed: []string{"wsg_delivery_latency: p(99)<150"}},
 		{name: "blackhole", faults: faults{blackholeEvery: 3, blackholeAfter: time.Second}, wantCode: 99,
 			wantFailed: []string{"wsg_lost: count==0"}},
 	}
@@ -109,7 +112,7 @@ func TestCapacityGate(t *testing.T) {
 			lb := startHAProxy(t, gw)
 			res := runK6(t, 60*time.Second, "connect-storm.js", "connect-storm-haproxy", map[string]string{
 				"WS_URL": "ws://" + lb.ws + "/ws", "TOKEN": tok, "CONNS": "60", "CONNS_PER_VU": "5",
-				"RAMP": "2s", "HOLD": "2s", "RUN_ID": run + "-storm",
+				"RAMP": "2s", "HOLD": "2s", "SETUP_P99_MS": "200", "RUN_ID": run + "-storm",
 			})
 			if res.code != 0 {
 				t.Fatalf("k6 exited %d through HAProxy; failed thresholds %v\n%s\nhaproxy log:\n%s",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -22,6 +23,7 @@ type perPod struct {
 	DeliveriesPerS       float64    `json:"deliveries_per_s"`
 	DeliveriesAt         *loadPoint `json:"deliveries_at,omitempty"`
 	CPUCoresAtDeliveries float64    `json:"cpu_cores_at_deliveries"`
+	CPUFrom              string     `json:"cpu_from,omitempty"` // where that CPU figure was read
 	DeliveriesPerCPUCore float64    `json:"deliveries_per_cpu_core"`
 	Connections          int        `json:"connections"`
 	ConnectionsAt        *loadPoint `json:"connections_at,omitempty"`
@@ -64,9 +66,9 @@ func perPodCapacity(runs []*loadRun, ev evaluation) perPod {
 	}
 	if best, at := bestLoad(runs, deliveryCand, deliveryOK, podDeliveries, func(r *loadRun) *dist { return r.Delivery }); best != nil {
 		p.DeliveriesPerS, p.DeliveriesAt = podDeliveries(best), at
-		if best.Nodes == 1 && best.ServerCPU > 0 { // wsbench reads the CPU of the one node it loads
-			p.CPUCoresAtDeliveries = best.ServerCPU
-			p.DeliveriesPerCPUCore = math.Round(best.DeliveriesPerS / best.ServerCPU)
+		if cores, from := podCPU(best); cores > 0 {
+			p.CPUCoresAtDeliveries, p.CPUFrom = round4(cores), from
+			p.DeliveriesPerCPUCore = math.Round(p.DeliveriesPerS / cores)
 		}
 	}
 	connCand := func(r *loadRun) bool {
@@ -84,6 +86,30 @@ func perPodCapacity(runs []*loadRun, ev evaluation) perPod {
 		p.RSSPerConnection = largestIdleRSS(runs)
 	}
 	return p
+}
+
+// podCPU is the CPU cores of the pod whose deliveries a run's per-pod
+// figure counts, and where they were read; 0 when not measured. It must be
+// the node podShare counts: the one node of a single-node run, else the
+// busiest node of the run's series.
+func podCPU(r *loadRun) (cores float64, from string) {
+	if r.Nodes == 1 && r.ServerCPU > 0 { // wsbench reads the CPU of the one node it loads
+		return r.ServerCPU, "wsbench's reading of the node"
+	}
+	if r.Series != nil {
+		if st, share := r.Series.busiest(); share > 0 && st.Cores > 0 {
+			return st.Cores, fmt.Sprintf("%s's cpu_seconds in %s (the busiest node) while it held connections",
+				st.Node, r.Series.Source)
+		}
+	}
+	return 0, ""
+}
+
+// round4 keeps a node series' CPU cores readable: cpu_seconds counts in
+// 10 ms steps, so further decimals are noise, and four still show the
+// hundredths of a core that a smoke run's light load uses.
+func round4(v float64) float64 {
+	return math.Round(v*1e4) / 1e4
 }
 
 // bestLoad returns the candidate with the highest load that is ok, and

@@ -44,17 +44,26 @@
 //	1795248122.766,lt-node1,0,0,0,19230720,19,0
 //
 // unix_s (seconds since the epoch), node and connections are required;
-// subscriptions is used when present (the busiest node's share of a fan-out).
-// A row with empty fields is a node that did not answer. The JSON form is an
-// array, or JSON lines, of objects of three kinds, t_ms being milliseconds
-// since the epoch:
+// subscriptions is used when present (the busiest node's share of a fan-out),
+// and so is cpu_seconds (the node's process_cpu_seconds_total; 0 or absent:
+// not sampled). A row with empty fields is a node that did not answer. The
+// JSON form is an array, or JSON lines, of objects of three kinds, t_ms being
+// milliseconds since the epoch, with cpu_seconds optional as in the CSV:
 //
-//	{"t_ms": 1795248122766, "node": "a", "connections": 1203, "subscriptions": 1203}
+//	{"t_ms": 1795248122766, "node": "a", "connections": 1203, "subscriptions": 1203, "cpu_seconds": 4.2}
 //	{"t_ms": 1795248122766, "nodes": [{"node": "a", "connections": 1203}, ...]}
 //	{"t_ms": 1795248130000, "event": "drain node b"}
 //
 // The second is a poll of GET /api/v1/nodes with its time added, so a poller
 // can append `{"t_ms":T,` + the response without its opening brace.
+//
+// A node's CPU cores while loaded are the CPU seconds it used over the wall
+// seconds from its first to its last sample holding connections or
+// subscriptions: not the idle time the sampler spent around the run, but the
+// ramp and drain, as the series does not say when publishing started.
+// cpu_seconds is cumulative, so the report sums the differences between the
+// node's consecutive samples; a difference that goes down is a restarted
+// node, and that interval is left out, its wall time too.
 //
 // manifest.json, from scripts/loadtest.sh: the cluster (its node count makes
 // each listed run a cluster run), per run the files it wrote, its exit status
@@ -72,9 +81,17 @@
 // every objective: deliveries/s from the fan-out runs, connections from the
 // connect-storm and idle runs. A run against one node counts whole; a cluster
 // run counts its busiest node's share, from its node series (or an even
-// split). capacity.json holds the figures, the run each comes from, whether
-// a higher load was tested and missed ("bracketed") or not ("lower bound"),
-// and how the figures in use compare: the constants podDeliveries, podCPU and
+// split). The CPU at that deliveries figure is what wsbench read of the one
+// node it loaded, or for a cluster run the busiest node's CPU cores while
+// loaded, from its node series' cpu_seconds; deliveries per CPU core divides
+// the pod's deliveries/s by it, and cpu_from in capacity.json says which.
+// At a smoke run's light load much of a node's CPU is not spent on
+// deliveries (holding connections, scrapes, the runtime), so its deliveries
+// per core are far below those of a loaded pod.
+//
+// capacity.json holds the figures, the run each comes from, whether a higher
+// load was tested and missed ("bracketed") or not ("lower bound"), and how
+// the figures in use compare: the constants podDeliveries, podCPU and
 // deliveriesPerCore of grafana/capacity.go (-grafana), drawn as the Capacity
 // dashboard's reference lines, and the HPA target on wsgateway_connections
 // per pod (-hpa). The report does not change those files; it says where they

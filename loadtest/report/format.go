@@ -42,10 +42,14 @@ func thousands(v float64) string {
 	return b.String()
 }
 
-// cores formats CPU cores: "0.87"; "—" when unknown.
+// cores formats CPU cores: "0.87"; below 0.1, where the light loads of
+// smoke runs sit, two significant digits: "0.015"; "—" when unknown.
 func cores(v float64) string {
-	if v <= 0 {
+	switch {
+	case v <= 0:
 		return "—"
+	case v < 0.1:
+		return fmt.Sprintf("%#.2g", v) // # keeps a trailing zero: 0.020
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64)
 }

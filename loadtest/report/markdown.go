@@ -95,7 +95,7 @@ func (d *doc) capacity() {
 	d.header("figure", "value", "measured at")
 	d.row("deliveries/s per pod", orDash(p.DeliveriesPerS, thousands(p.DeliveriesPerS)),
 		pointText(p.DeliveriesAt, "subscribers", "deliveries/s"))
-	d.row("gateway CPU at that load", orDash(p.CPUCoresAtDeliveries, cores(p.CPUCoresAtDeliveries)+" cores"), "")
+	d.row("gateway CPU at that load", orDash(p.CPUCoresAtDeliveries, cores(p.CPUCoresAtDeliveries)+" cores"), p.CPUFrom)
 	d.row("deliveries per CPU core", orDash(p.DeliveriesPerCPUCore, thousands(p.DeliveriesPerCPUCore)), "")
 	d.row("connections per pod", orDash(float64(p.Connections), thousands(float64(p.Connections))),
 		pointText(p.ConnectionsAt, "connections", "connections"))

@@ -30,6 +30,9 @@ type nodeSample struct {
 	Node          string  `json:"node"`
 	Connections   float64 `json:"connections"`
 	Subscriptions float64 `json:"subscriptions"` // 0: not sampled
+	// CPUSeconds is the node's process_cpu_seconds_total: cumulative, so
+	// only differences between samples mean anything. 0: not sampled.
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 type nodeEvent struct {
@@ -65,7 +68,8 @@ func parseNodes(name string, data []byte) (*nodeSeries, error) {
 
 // readCSV reads scripts/loadtest.sh's samples: a header naming the columns,
 // of which unix_s (seconds, with decimals), node and connections are needed
-// and subscriptions is used. A node that did not answer has empty fields.
+// and subscriptions and cpu_seconds are used: files from before either
+// column was added still read. A node that did not answer has empty fields.
 func (s *nodeSeries) readCSV(data []byte) error {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
@@ -117,7 +121,9 @@ func csvSample(rec []string, col map[string]int) (nodeSample, bool) {
 		return nodeSample{}, false
 	}
 	subs, _ := field("subscriptions")
-	return nodeSample{TMs: t * 1000, Node: rec[col["node"]], Connections: c, Subscriptions: subs}, true
+	cpu, _ := field("cpu_seconds")
+	return nodeSample{TMs: t * 1000, Node: rec[col["node"]], Connections: c, Subscriptions: subs,
+		CPUSeconds: cpu}, true
 }
 
 // nodeRecord is one object of the JSON form: a sample, a whole poll of
@@ -127,6 +133,7 @@ type nodeRecord struct {
 	Node          string       `json:"node"`
 	Connections   float64      `json:"connections"`
 	Subscriptions float64      `json:"subscriptions"`
+	CPUSeconds    float64      `json:"cpu_seconds"`
 	Nodes         []nodeSample `json:"nodes"`
 	Event         string       `json:"event"`
 }
@@ -169,12 +176,12 @@ func (s *nodeSeries) add(rec nodeRecord) error {
 		s.Events = append(s.Events, nodeEvent{TMs: t, Event: rec.Event})
 	case rec.Nodes != nil:
 		for _, n := range rec.Nodes {
-			s.Samples = append(s.Samples, nodeSample{TMs: t, Node: n.Node, Connections: n.Connections,
-				Subscriptions: n.Subscriptions})
+			n.TMs = t // the poll's time, not one of its own
+			s.Samples = append(s.Samples, n)
 		}
 	case rec.Node != "":
 		s.Samples = append(s.Samples, nodeSample{TMs: t, Node: rec.Node, Connections: rec.Connections,
-			Subscriptions: rec.Subscriptions})
+			Subscriptions: rec.Subscriptions, CPUSeconds: rec.CPUSeconds})
 	default:
 		return fmt.Errorf("a record at t_ms %v with no node, nodes or event", t)
 	}

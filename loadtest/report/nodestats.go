@@ -30,21 +30,25 @@ func (s *nodeSeries) nodes() []string {
 }
 
 // nodeStats summarises one node: its most connections and subscriptions,
-// and its last connection count.
+// its last connection count, and the CPU cores it used while loaded.
 type nodeStats struct {
 	Node                 string
 	Peak, PeakSubs, Last float64
+	Cores                float64 // 0: cpu_seconds not sampled (nodecpu.go)
 }
 
 func (s *nodeSeries) stats() []nodeStats {
 	var out []nodeStats
 	for _, n := range s.nodes() {
 		st := nodeStats{Node: n}
+		var samples []nodeSample
 		for _, x := range s.Samples {
 			if x.Node == n {
 				st.Peak, st.PeakSubs, st.Last = max(st.Peak, x.Connections), max(st.PeakSubs, x.Subscriptions), x.Connections
+				samples = append(samples, x)
 			}
 		}
+		st.Cores = loadedCores(samples)
 		out = append(out, st)
 	}
 	return out
@@ -59,23 +63,39 @@ func (s *nodeSeries) peak() int {
 	return int(p)
 }
 
-// busiestShare is the busiest node's share of the load: its peak
-// subscriptions (connections when subscriptions were not sampled) over the
-// sum of every node's peak. A fan-out node delivers to its own subscribers,
-// so this is also its share of the deliveries. 0 when nothing was sampled.
+// busiest is the node with the largest share of the load, and that share:
+// its peak subscriptions (connections when subscriptions were not sampled)
+// over the sum of every node's peak. A fan-out node delivers to its own
+// subscribers, so this is also its share of the deliveries. Of nodes that
+// tie, the one that used more CPU: per-pod figures are what the hardest
+// working pod managed. A zero share: nothing was sampled.
+func (s *nodeSeries) busiest() (nodeStats, float64) {
+	stats := s.stats()
+	load := func(st nodeStats) float64 { return st.Peak }
+	for _, st := range stats {
+		if st.PeakSubs > 0 {
+			load = func(st nodeStats) float64 { return st.PeakSubs }
+			break
+		}
+	}
+	var most nodeStats
+	var sum float64
+	for _, st := range stats {
+		if l := load(st); l > load(most) || l == load(most) && st.Cores > most.Cores {
+			most = st
+		}
+		sum += load(st)
+	}
+	if sum == 0 {
+		return nodeStats{}, 0
+	}
+	return most, load(most) / sum
+}
+
+// busiestShare is the busiest node's share of the load (busiest).
 func (s *nodeSeries) busiestShare() float64 {
-	var most, sum, mostConns, sumConns float64
-	for _, st := range s.stats() {
-		most, sum = max(most, st.PeakSubs), sum+st.PeakSubs
-		mostConns, sumConns = max(mostConns, st.Peak), sumConns+st.Peak
-	}
-	switch {
-	case sum > 0:
-		return most / sum
-	case sumConns > 0:
-		return mostConns / sumConns
-	}
-	return 0
+	_, share := s.busiest()
+	return share
 }
 
 func cmpFloat(a, b float64) int {

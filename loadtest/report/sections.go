@@ -84,14 +84,19 @@ func (d *doc) nodeSeries() {
 	}
 	d.p("## Connections per node and recovery")
 	d.p("")
+	if len(d.res.Series) > 0 {
+		d.p("*CPU cores while loaded*: the CPU seconds a node used (its `cpu_seconds`) over the wall seconds " +
+			"from its first to its last sample holding connections; — when not sampled.")
+		d.p("")
+	}
 	for _, s := range d.res.Series {
 		d.p("### %s", s.Run)
 		d.p("")
 		d.p("![Connections per node: %s](%s)", s.Run, nodesChartFile(s))
 		d.p("")
-		d.header("node", "most connections", "connections at the end")
+		d.header("node", "most connections", "connections at the end", "CPU cores while loaded")
 		for _, st := range s.stats() {
-			d.row(st.Node, thousands(st.Peak), thousands(st.Last))
+			d.row(st.Node, thousands(st.Peak), thousands(st.Last), cores(st.Cores))
 		}
 		d.p("")
 		for _, e := range s.Events {
