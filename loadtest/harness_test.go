@@ -269,7 +269,9 @@ func (s summaryFile) value(metric, stat string) float64 {
 func runK6(t testing.TB, timeout time.Duration, script, name string, env map[string]string) k6Result {
 	t.Helper()
 	dir := t.TempDir()
-	args := []string{"run", "--quiet", "--no-color", "-e", "SUMMARY_DIR=" + dir, "-e", "SUMMARY_NAME=" + name}
+	// --address "": no REST API server, which parallel runs would all try
+	// to open on localhost:6565.
+	args := []string{"run", "--quiet", "--no-color", "--address", "", "-e", "SUMMARY_DIR=" + dir, "-e", "SUMMARY_NAME=" + name}
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)
