@@ -41,7 +41,7 @@ func newGuard(m *Metrics, log *slog.Logger) *guard {
 		Timeout:     breakerOpen,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= breakerTrips },
 		IsSuccessful: func(err error) bool {
-			return !isOutage(err)
+			return !isOutage(err) || isSlotBusy(err)
 		},
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			m.BreakerState.Set(float64(to)) // 0 closed, 1 half-open, 2 open, as the metric says
@@ -91,4 +91,13 @@ func isOutage(err error) bool {
 		return false
 	}
 	return true // network errors, timeouts, a closed pool
+}
+
+// isSlotBusy tells Cluster's TRYAGAIN: a call that would create a key in a
+// slot being migrated. The caller gets unavailable, but the breaker does not
+// count it: one channel's slot moving says nothing about Redis's health, and
+// opening the breaker would fail every channel of the node.
+func isSlotBusy(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "TRYAGAIN")
 }

@@ -5,9 +5,10 @@
 // history is lost, a bounded history for recovery, idempotent publishes,
 // presence, and delivery of every publication to the node's Handler in offset
 // order. Both pass the same test suite. The Redis broker adds node-level
-// pub/sub and a circuit breaker that makes every call fail fast with
-// protocol.ErrUnavailable while Redis is down; its metrics are registered on
-// every node, with or without Redis.
+// pub/sub (sharded in Cluster mode, following a channel when its slot moves
+// to another master) and a circuit breaker that makes every call fail fast
+// with protocol.ErrUnavailable while Redis is down; its metrics are
+// registered on every node, with or without Redis.
 //
 // The package imports nothing of ours but protocol: main connects a broker to
 // the hub (through Handler) and to the sessions (through session.Broker).

@@ -19,15 +19,28 @@ type subOp struct {
 // few SUBSCRIBE commands rather than thousands.
 type psConn struct {
 	ps      *redis.PubSub
-	sharded bool // SSUBSCRIBE (Cluster mode) rather than SUBSCRIBE
+	sharded bool   // SSUBSCRIBE (Cluster mode) rather than SUBSCRIBE
+	addr    string // its master's address, its key in subscriptions.conns
+
+	// ctx ends its receiver and flush loop: with the broker, or earlier
+	// when a misplaced connection is replaced (reshard.go).
+	ctx  context.Context
+	stop context.CancelFunc
 
 	mu   sync.Mutex
 	ops  []subOp
 	kick chan struct{}
 }
 
-func newPSConn(ps *redis.PubSub, sharded bool) *psConn {
-	return &psConn{ps: ps, sharded: sharded, kick: make(chan struct{}, 1)}
+func newPSConn(ctx context.Context, ps *redis.PubSub, sharded bool, addr string) *psConn {
+	ctx, stop := context.WithCancel(ctx)
+	return &psConn{ps: ps, sharded: sharded, addr: addr, ctx: ctx, stop: stop, kick: make(chan struct{}, 1)}
+}
+
+// close stops its loops and closes the connection.
+func (sh *psConn) close() {
+	sh.stop()
+	_ = sh.ps.Close()
 }
 
 func (sh *psConn) enqueue(op subOp) {
@@ -47,7 +60,7 @@ func (sh *psConn) enqueue(op subOp) {
 func (sh *psConn) flushLoop(s *subscriptions) {
 	for {
 		select {
-		case <-s.ctx.Done():
+		case <-sh.ctx.Done():
 			return
 		case <-sh.kick:
 		}
@@ -61,7 +74,7 @@ func (sh *psConn) flushLoop(s *subscriptions) {
 			for ; j < len(ops) && ops[j].unsub == ops[i].unsub; j++ {
 				names = append(names, ops[j].name)
 			}
-			if err := sh.send(s.ctx, ops[i].unsub, names); err != nil {
+			if err := sh.send(sh.ctx, ops[i].unsub, names); err != nil {
 				s.r.log.Warn("redis pub/sub change failed; it is retried when the connection returns", "channels", len(names), "err", err)
 			}
 			i = j

@@ -33,16 +33,26 @@ type subscriptions struct {
 
 	control *psConn // carries controlChannel, and every channel outside Cluster mode
 
+	// movedSlots are the slots that Redis answered MOVED for, with the
+	// master it named; reroute moves their channels there. Guarded by mu.
+	movedSlots map[int]string
+	// misplaced are sharded connections that Redis's MOVED showed to be
+	// attached to another master than the one they stand for; reroute
+	// replaces them. Guarded by mu.
+	misplaced map[*psConn]bool
+
 	recheck chan struct{} // asks checkPositions for an early pass
+	moved   chan struct{} // asks checkPositions to reroute now
 }
 
 // chanSub is one channel's node-level subscription. mu orders deliveries:
 // live ones from the receiver and gap fills from the position checker.
 type chanSub struct {
-	refs      int // guarded by subscriptions.mu
+	// refs, confirmed and conn are guarded by subscriptions.mu.
+	refs      int
 	confirmed bool
 	ready     chan struct{} // closed at Redis's first confirmation
-	conn      *psConn
+	conn      *psConn       // set by route, moved by reroute
 
 	mu    sync.Mutex
 	last  uint64 // last offset handed to the hub (or the position at start)
@@ -57,7 +67,8 @@ type chanSub struct {
 func newSubscriptions(r *Redis) *subscriptions {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &subscriptions{r: r, ctx: ctx, cancel: cancel, chans: map[string]*chanSub{}, conns: map[string]*psConn{},
-		control: newPSConn(r.rdb.Subscribe(ctx), false), recheck: make(chan struct{}, 1)}
+		control: newPSConn(ctx, r.rdb.Subscribe(ctx), false, ""), movedSlots: map[int]string{}, misplaced: map[*psConn]bool{},
+		recheck: make(chan struct{}, 1), moved: make(chan struct{}, 1)}
 	if !r.cluster {
 		s.conns[""] = s.control // one connection carries everything
 	}
@@ -142,9 +153,10 @@ func (s *subscriptions) unsubscribe(ch string) {
 		return
 	}
 	delete(s.chans, ch)
+	conn := cs.conn // reroute may move it: read it under mu
 	s.mu.Unlock()
-	if cs.conn != nil {
-		cs.conn.enqueue(subOp{name: pubsubName(ch), unsub: true})
+	if conn != nil {
+		conn.enqueue(subOp{name: pubsubName(ch), unsub: true})
 	}
 }
 
@@ -161,21 +173,25 @@ func (s *subscriptions) route(ctx context.Context, ch string, cs *chanSub) error
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sh := s.conns[key]
-	cs.conn = sh
-	if sh != nil {
+	cs.conn = s.subscribeAt(key, ch)
+	return nil
+}
+
+// subscribeAt subscribes ch on the connection to the master at key and
+// returns that connection. A new master gets a new connection, bound to the
+// slot of its first channel, so it is created with it, which sends the
+// SSUBSCRIBE while mu is held. That happens once per master, so it is not
+// worth a more intricate handshake. Callers hold mu.
+func (s *subscriptions) subscribeAt(key, ch string) *psConn {
+	if sh := s.conns[key]; sh != nil {
 		sh.enqueue(subOp{name: pubsubName(ch)})
-		return nil
+		return sh
 	}
-	// A new master: its connection is bound to the slot of its first
-	// channel, so it is created with it, which sends the SSUBSCRIBE while mu
-	// is held. That happens once per master, so it is not worth a more
-	// intricate handshake.
-	sh = newPSConn(s.r.rdb.(*redis.ClusterClient).SSubscribe(s.ctx, pubsubName(ch)), true)
-	s.conns[key], cs.conn = sh, sh
+	sh := newPSConn(s.ctx, s.r.rdb.(*redis.ClusterClient).SSubscribe(s.ctx, pubsubName(ch)), true, key)
+	s.conns[key] = sh
 	go s.receive(sh)
 	go sh.flushLoop(s)
-	return nil
+	return sh
 }
 
 func (s *subscriptions) masterOf(ctx context.Context, ch string) (string, error) {
@@ -195,31 +211,35 @@ func (s *subscriptions) masterOf(ctx context.Context, ch string) (string, error)
 // that follow trigger a position check, which fills what was missed.
 func (s *subscriptions) receive(sh *psConn) {
 	backoff := 50 * time.Millisecond
-	for s.ctx.Err() == nil {
-		msg, err := sh.ps.ReceiveTimeout(s.ctx, 5*time.Second)
+	for sh.ctx.Err() == nil {
+		msg, err := sh.ps.ReceiveTimeout(sh.ctx, 5*time.Second)
 		if err != nil {
-			if s.ctx.Err() != nil {
+			if sh.ctx.Err() != nil {
 				return
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				_ = sh.ps.Ping(s.ctx) // quiet: check the connection is alive
+				_ = sh.ps.Ping(sh.ctx) // quiet: check the connection is alive
 				continue
 			}
 			if sh.sharded && isCrossSlot(err) {
 				s.resubscribeEach(sh)
 				continue
 			}
+			if slot, addr, ok := movedTo(err); ok && sh.sharded {
+				s.slotMoved(sh, slot, addr)
+				continue
+			}
 			s.r.opts.Metrics.Errors.WithLabelValues("pubsub").Inc()
 			s.r.log.Warn("redis pub/sub connection lost", "err", err)
-			sleepCtx(s.ctx, backoff)
+			sleepCtx(sh.ctx, backoff)
 			backoff = min(2*backoff, time.Second)
 			continue
 		}
 		backoff = 50 * time.Millisecond
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			s.confirmed(m)
+			s.confirmed(sh, m)
 		case *redis.Message:
 			s.message(m)
 		}
@@ -249,14 +269,20 @@ func (s *subscriptions) resubscribeEach(sh *psConn) {
 }
 
 // confirmed handles Redis's subscription confirmations: the first one makes
-// subscribe return; a later one means the connection came back, and what
-// was published meanwhile is filled from history.
-func (s *subscriptions) confirmed(m *redis.Subscription) {
-	if m.Kind != "subscribe" && m.Kind != "ssubscribe" {
-		return
-	}
+// subscribe return; a later one means the connection came back, or the
+// channel moved to another master, and what was published meanwhile is
+// filled from history. A sharded unsubscribe may be Redis dropping the
+// channel because its slot moved.
+func (s *subscriptions) confirmed(sh *psConn, m *redis.Subscription) {
 	ch, ok := channelOf(m.Channel)
 	if !ok {
+		return
+	}
+	if m.Kind == "sunsubscribe" {
+		s.dropped(sh, ch)
+		return
+	}
+	if m.Kind != "subscribe" && m.Kind != "ssubscribe" {
 		return
 	}
 	s.mu.Lock()
@@ -330,7 +356,8 @@ func (s *subscriptions) fill(ctx context.Context, ch string, cs *chanSub, upTo u
 // checkPositions compares the node's position on every subscribed channel
 // with Redis's, every checkEvery and after a pub/sub reconnect, and fills
 // what the node missed: a publication whose pub/sub message never arrived
-// is delivered here at the latest.
+// is delivered here at the latest. In Cluster mode it also moves the
+// channels of migrated slots to their new master (reroute).
 func (s *subscriptions) checkPositions(ctx context.Context) {
 	t := time.NewTicker(checkEvery)
 	defer t.Stop()
@@ -339,7 +366,11 @@ func (s *subscriptions) checkPositions(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			s.reroute(ctx, true) // what an earlier pass could not move yet
 		case <-s.recheck:
+		case <-s.moved:
+			s.reroute(ctx, false)
+			continue // the new confirmations ask for the position check
 		}
 		names, subs := s.confirmedChannels()
 		for i := 0; i < len(names); i += checkBatch {

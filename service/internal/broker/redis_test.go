@@ -53,6 +53,15 @@ func TestRedisCluster(t *testing.T) {
 		flushAll(t, admins...)
 		testClusterPubSubKilled(t, cl.URL(), admins)
 	})
+	t.Run("emptied connection reconnects elsewhere", func(t *testing.T) {
+		flushAll(t, admins...)
+		testClusterEmptiedConnection(t, cl.URL(), admins)
+	})
+	// Last: it moves a slot, so the masters no longer split them evenly.
+	t.Run("slot migrated", func(t *testing.T) {
+		flushAll(t, admins...)
+		testClusterSlotMigrated(t, cl.URL(), admins)
+	})
 }
 
 // spreadChannels are enough channels to land on every master, several of
