@@ -13,10 +13,10 @@
 // and lasts DURATION; subscribers then wait up to DRAIN for the last
 // offsets.
 import exec from 'k6/execution';
-import { int, num, seconds, str, WS_URL, TOKEN, CHANNEL_PREFIX, SETUP_P99_MS, DELIVERY_P99_MS } from './lib/env.js';
+import { int, seconds, WS_URL, SETUP_P99_MS, DELIVERY_P99_MS } from './lib/env.js';
 import { summaryTrendStats } from './lib/metrics.js';
 import { steadyScenarios, steadyThresholds } from './lib/steady.js';
-import { runSubscriber, publish } from './lib/clients.js';
+import { runSubscriber, publish, runSetup, runChannel, rampedSubscriber } from './lib/clients.js';
 import { summary } from './lib/summary.js';
 
 const SUBS = int('SUBS', 200);
@@ -42,35 +42,18 @@ export const options = {
 };
 
 export function setup() {
-  // One run id for every VU (init code runs once per VU).
-  return { run: str('RUN_ID', String(Date.now())) };
+  return runSetup();
 }
 
-function channel(run, i) {
-  return `${CHANNEL_PREFIX}fanout-${run}-${i % CHANNELS}`;
-}
+const timeline = { kind: 'fanout', clients: SUBS, channels: CHANNELS, RAMP, SETTLE, DURATION, DRAIN, CONNECT_TIMEOUT };
 
 export async function subscriber(data) {
-  const idx = exec.scenario.iterationInTest;
-  const t0 = exec.scenario.startTime;
-  await runSubscriber({
-    url: WS_URL,
-    token: TOKEN,
-    channels: [channel(data.run, idx)],
-    t0,
-    startAt: t0 + (idx / SUBS) * RAMP * 1000,
-    endAt: t0 + (RAMP + SETTLE + DURATION) * 1000,
-    drainMs: DRAIN * 1000,
-    reconnect: false,
-    connectTimeoutMs: CONNECT_TIMEOUT * 1000,
-    commandTimeoutMs: 10000,
-    pingEveryMs: 0,
-  });
+  await runSubscriber(rampedSubscriber({ ...timeline, run: data.run }));
 }
 
 export function publisher(data) {
   const i = exec.scenario.iterationInTest;
-  publish(channel(data.run, i), PAYLOAD, i);
+  publish(runChannel('fanout', data.run, CHANNELS, i), PAYLOAD, i);
 }
 
 export function handleSummary(data) {

@@ -22,9 +22,9 @@
 //   k6 run -e WS_URL=ws://LB/ws -e API_URL=http://LB-API -e API_KEY=... -e TOKEN=... \
 //     -e CLIENTS=300 loadtest/k6/reconnect-storm.js   # then kill or drain a node
 import exec from 'k6/execution';
-import { int, seconds, bool, num, str, dur, WS_URL, TOKEN, CHANNEL_PREFIX, SETUP_P99_MS } from './lib/env.js';
+import { int, seconds, bool, num, str, dur, WS_URL, SETUP_P99_MS } from './lib/env.js';
 import { summaryTrendStats } from './lib/metrics.js';
-import { runSubscriber, publish } from './lib/clients.js';
+import { runSubscriber, publish, runSetup, runChannel, rampedSubscriber } from './lib/clients.js';
 import { summary } from './lib/summary.js';
 
 const CLIENTS = int('CLIENTS', 300);
@@ -102,37 +102,24 @@ export const options = {
 };
 
 export function setup() {
-  return { run: str('RUN_ID', String(Date.now())) };
+  return runSetup();
 }
 
-function channel(run, i) {
-  return `${CHANNEL_PREFIX}storm-${run}-${i % CHANNELS}`;
-}
+const timeline = { kind: 'storm', clients: CLIENTS, channels: CHANNELS, RAMP, SETTLE, DURATION, DRAIN, CONNECT_TIMEOUT };
 
 export async function client(data) {
-  const idx = exec.scenario.iterationInTest;
-  const t0 = exec.scenario.startTime;
   await runSubscriber({
-    url: WS_URL,
-    token: TOKEN,
-    channels: [channel(data.run, idx)],
-    t0,
-    startAt: t0 + (idx / CLIENTS) * RAMP * 1000,
-    endAt: t0 + (RAMP + SETTLE + DURATION) * 1000,
-    drainMs: DRAIN * 1000,
+    ...rampedSubscriber({ ...timeline, run: data.run }),
     reconnect: true,
     backoffBaseMs: BACKOFF_BASE * 1000,
     backoffCapMs: BACKOFF_CAP * 1000,
     stableAfterMs: STABLE_AFTER * 1000,
-    connectTimeoutMs: CONNECT_TIMEOUT * 1000,
-    commandTimeoutMs: 10000,
-    pingEveryMs: 0,
   });
 }
 
 export function publisher(data) {
   const i = exec.scenario.iterationInTest;
-  publish(channel(data.run, i), PAYLOAD, i, PUBLISH_RETRIES, `${data.run}-${i}`);
+  publish(runChannel('storm', data.run, CHANNELS, i), PAYLOAD, i, PUBLISH_RETRIES, `${data.run}-${i}`);
 }
 
 export function handleSummary(data) {

@@ -9,10 +9,10 @@
 //
 //   k6 run -e WS_URL=... -e API_URL=... -e API_KEY=... -e TOKEN=... -e DURATION=2h loadtest/k6/soak.js
 import exec from 'k6/execution';
-import { int, seconds, num, str, WS_URL, TOKEN, CHANNEL_PREFIX, SETUP_P99_MS, DELIVERY_P99_MS } from './lib/env.js';
+import { int, seconds, num, WS_URL, SETUP_P99_MS, DELIVERY_P99_MS } from './lib/env.js';
 import { summaryTrendStats } from './lib/metrics.js';
 import { steadyScenarios, steadyThresholds } from './lib/steady.js';
-import { runSubscriber, publish } from './lib/clients.js';
+import { runSubscriber, publish, runSetup, runChannel, rampedSubscriber } from './lib/clients.js';
 import { summary } from './lib/summary.js';
 
 const SUBS = int('SUBS', 200);
@@ -45,35 +45,19 @@ export const options = {
 };
 
 export function setup() {
-  return { run: str('RUN_ID', String(Date.now())) };
+  return runSetup();
 }
 
-function channel(run, i) {
-  return `${CHANNEL_PREFIX}soak-${run}-${i % CHANNELS}`;
-}
+const timeline = { kind: 'soak', clients: SUBS, channels: CHANNELS, RAMP, SETTLE, DURATION, DRAIN, CONNECT_TIMEOUT };
 
 export async function subscriber(data) {
-  const idx = exec.scenario.iterationInTest;
-  const t0 = exec.scenario.startTime;
-  await runSubscriber({
-    url: WS_URL,
-    token: TOKEN,
-    channels: [channel(data.run, idx)],
-    t0,
-    startAt: t0 + (idx / SUBS) * RAMP * 1000,
-    endAt: t0 + (RAMP + SETTLE + DURATION) * 1000,
-    drainMs: DRAIN * 1000,
-    reconnect: false,
-    connectTimeoutMs: CONNECT_TIMEOUT * 1000,
-    commandTimeoutMs: 10000,
-    // Spread the pings: each subscriber starts its period at its own dial.
-    pingEveryMs: PING_EVERY * 1000,
-  });
+  // Spread the pings: each subscriber starts its period at its own dial.
+  await runSubscriber({ ...rampedSubscriber({ ...timeline, run: data.run }), pingEveryMs: PING_EVERY * 1000 });
 }
 
 export function publisher(data) {
   const i = exec.scenario.iterationInTest;
-  publish(channel(data.run, i), PAYLOAD, i);
+  publish(runChannel('soak', data.run, CHANNELS, i), PAYLOAD, i);
 }
 
 export function handleSummary(data) {

@@ -9,10 +9,46 @@
 //                  subscribers measure the delivery latency.
 
 import http from 'k6/http';
+import exec from 'k6/execution';
 import { sleep as sleepSync } from 'k6';
 import { Conn, CommandError, Stream, sleep, raceTimeout, backoffMs } from './wsg.js';
 import { m } from './metrics.js';
-import { API_URL, API_KEY } from './env.js';
+import { API_URL, API_KEY, CHANNEL_PREFIX, TOKEN, WS_URL, str } from './env.js';
+
+// runSetup is the scenarios' setup(): one run id for every VU (init code
+// runs once per VU), so channel names do not collide with earlier runs.
+export function runSetup() {
+  return { run: str('RUN_ID', String(Date.now())) };
+}
+
+// runChannel is the channel of a run's i-th client or publication: the run
+// has n channels named <prefix><kind>-<run>-<k>, used round robin.
+export function runChannel(kind, run, n, i) {
+  return `${CHANNEL_PREFIX}${kind}-${run}-${i % n}`;
+}
+
+// rampedSubscriber returns the runSubscriber options of this iteration's
+// client when the scenario's clients dial spread evenly over RAMP, stay
+// through SETTLE and DURATION, and then wait up to DRAIN for the last
+// offsets. t: {kind, run, clients, channels, RAMP, SETTLE, DURATION, DRAIN,
+// CONNECT_TIMEOUT} (seconds); extra options are added by the caller.
+export function rampedSubscriber(t) {
+  const idx = exec.scenario.iterationInTest;
+  const t0 = exec.scenario.startTime;
+  return {
+    url: WS_URL,
+    token: TOKEN,
+    channels: [runChannel(t.kind, t.run, t.channels, idx)],
+    t0,
+    startAt: t0 + (idx / t.clients) * t.RAMP * 1000,
+    endAt: t0 + (t.RAMP + t.SETTLE + t.DURATION) * 1000,
+    drainMs: t.DRAIN * 1000,
+    connectTimeoutMs: t.CONNECT_TIMEOUT * 1000,
+    commandTimeoutMs: 10000,
+    reconnect: false,
+    pingEveryMs: 0,
+  };
+}
 
 function apiParams(name) {
   const headers = { 'Content-Type': 'application/json' };
