@@ -85,11 +85,9 @@ func (s *subscriptions) run(ctx context.Context) {
 	s.cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_ = s.control.ps.Close()
+	s.control.close()
 	for _, sh := range s.conns {
-		if sh != s.control {
-			_ = sh.ps.Close()
-		}
+		sh.close() // outside Cluster mode that is control again: a no-op
 	}
 }
 
