@@ -252,21 +252,12 @@ func decode(t testing.TB, raw []byte) map[string]any {
 // apiCall calls the backend API of g; key "" sends no Authorization.
 func apiCall(t testing.TB, g *gw, method, path, key, body string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, "http://"+g.api+path, strings.NewReader(body))
+	header := http.Header{}
 	if key != "" {
-		req.Header.Set("Authorization", "apikey "+key)
+		header.Set("Authorization", "apikey "+key)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%s %s: status %d, body %q is not JSON", method, path, resp.StatusCode, b)
-	}
-	return resp.StatusCode, m
+	code, _, m := apiRequest(t, g, method, path, header, body)
+	return code, m
 }
 
 // httpGet fetches a URL and returns status and body.

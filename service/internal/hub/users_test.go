@@ -59,20 +59,7 @@ func TestHandleDisconnect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := New(prometheus.NewRegistry(), nil)
-			conns := map[string]*conn{}
-			get := func(name string) *conn {
-				if conns[name] == nil {
-					conns[name] = &conn{name: name}
-				}
-				return conns[name]
-			}
-			for _, uc := range tt.add {
-				h.AddConn(uc.user, get(uc.conn))
-			}
-			for _, uc := range tt.remove {
-				h.RemoveConn(uc.user, get(uc.conn))
-			}
+			h, conns := hubWithUsers(tt.add, tt.remove)
 			h.HandleDisconnect(tt.disconnect)
 
 			want := map[string][]protocol.Disconnect{}
@@ -137,20 +124,7 @@ func TestConnsAndStats(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := New(prometheus.NewRegistry(), nil)
-			conns := map[string]*conn{}
-			get := func(name string) *conn {
-				if conns[name] == nil {
-					conns[name] = &conn{name: name}
-				}
-				return conns[name]
-			}
-			for _, uc := range tt.add {
-				h.AddConn(uc.user, get(uc.conn))
-			}
-			for _, uc := range tt.remove {
-				h.RemoveConn(uc.user, get(uc.conn))
-			}
+			h, conns := hubWithUsers(tt.add, tt.remove)
 			snapshot := h.Conns()
 			var got []string
 			for _, c := range snapshot {
@@ -167,7 +141,7 @@ func TestConnsAndStats(t *testing.T) {
 			// second snapshot, leave it as it was.
 			h.AddConn("zed", &conn{name: "late"})
 			for _, uc := range tt.add {
-				h.RemoveConn(uc.user, get(uc.conn))
+				h.RemoveConn(uc.user, conns[uc.conn])
 			}
 			_ = h.Conns()
 			var after []string
@@ -179,4 +153,25 @@ func TestConnsAndStats(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hubWithUsers returns a hub in which the connections of add were
+// registered and then those of remove closed, and those test connections by
+// name (one per name).
+func hubWithUsers(add, remove []userConn) (*Hub, map[string]*conn) {
+	h := New(prometheus.NewRegistry(), nil)
+	conns := map[string]*conn{}
+	get := func(name string) *conn {
+		if conns[name] == nil {
+			conns[name] = &conn{name: name}
+		}
+		return conns[name]
+	}
+	for _, uc := range add {
+		h.AddConn(uc.user, get(uc.conn))
+	}
+	for _, uc := range remove {
+		h.RemoveConn(uc.user, get(uc.conn))
+	}
+	return h, conns
 }
