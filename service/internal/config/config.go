@@ -25,11 +25,16 @@ type Config struct {
 	Zone   string // --zone: availability zone, reported to clients and in metrics
 
 	RedisURL string // --redis-url: empty means one node with the in-process broker
+	// RedisMinReplicas makes every publish wait (WAIT) until that many
+	// replicas hold it before it is acknowledged; 0: acknowledged on the master's write.
+	RedisMinReplicas    int           // --redis-min-replicas
+	RedisReplicaTimeout time.Duration // --redis-replica-timeout: how long a publish waits for those replicas
 
-	JWTSecret    string // --jwt-secret: HS256 key for client tokens
-	JWTPublicKey string // --jwt-public-key: path to a PEM public key (RS256 or ES256)
-	JWTAudience  string // --jwt-audience: required "aud" when non-empty
-	JWTIssuer    string // --jwt-issuer: required "iss" when non-empty
+	JWTSecret    string        // --jwt-secret: HS256 key for client tokens
+	JWTPublicKey string        // --jwt-public-key: path to a PEM public key (RS256 or ES256)
+	JWTAudience  string        // --jwt-audience: required "aud" when non-empty
+	JWTIssuer    string        // --jwt-issuer: required "iss" when non-empty
+	JWTLeeway    time.Duration // --jwt-leeway: clock skew allowed on exp, nbf and iat (at most 1m)
 
 	APIKey         string   // --api-key: empty means the API refuses every call
 	AllowedOrigins []string // --allowed-origins: empty means same host only
@@ -37,6 +42,8 @@ type Config struct {
 
 	HistorySize      int           // --history-size: publications kept per channel
 	HistoryTTL       time.Duration // --history-ttl: history lifetime after the last publication
+	ChannelMetaTTL   time.Duration // --channel-meta-ttl: a channel's offset and epoch outlive its last publication this long
+	HistoryChannels  int           // --history-max-channels: in-process broker only; channels with history kept, oldest-idle evicted beyond
 	PingInterval     time.Duration // --ping-interval: 2x without traffic closes a connection
 	MaxConnections   int           // --max-connections: per node; beyond it HTTP 503
 	MaxMessageBytes  int64         // --max-message-bytes: largest client frame; beyond it close 1009
@@ -50,9 +57,11 @@ type Config struct {
 	DrainDelay  time.Duration // --drain-delay: /readyz failing before connections close
 	DrainWindow time.Duration // --drain-window: connections close spread over this window
 
-	SendQueue int    // --send-queue: pending pushes+replies per connection before close 4008
-	LogLevel  string // --log-level: debug, info, warn or error
-	Pprof     bool   // --pprof: serve /debug/pprof/ on the admin port
+	SendQueue      int    // --send-queue: pending pushes+replies per connection before close 4008
+	SendQueueBytes int64  // --send-queue-bytes: bytes pending per connection before close 4008
+	MaxReplyBytes  int64  // --max-reply-bytes: byte budget of one history, recovery or presence reply
+	LogLevel       string // --log-level: debug, info, warn or error
+	Pprof          bool   // --pprof: serve /debug/pprof/ on the admin port
 }
 
 // Default returns the defaults of every setting. It is the only place they
@@ -60,20 +69,26 @@ type Config struct {
 // here. NodeID is empty; Load fills in the host name.
 func Default() Config {
 	return Config{
-		Listen:           ":8080",
-		APIListen:        ":8081",
-		AdminListen:      ":9090",
-		HistorySize:      1000,
-		HistoryTTL:       10 * time.Minute,
-		PingInterval:     25 * time.Second,
-		MaxConnections:   100000,
-		MaxMessageBytes:  65536,
-		MaxSubscriptions: 1000,
-		CommandRate:      100,
-		DrainDelay:       5 * time.Second,
-		DrainWindow:      20 * time.Second,
-		SendQueue:        1024,
-		LogLevel:         "info",
+		Listen:              ":8080",
+		APIListen:           ":8081",
+		AdminListen:         ":9090",
+		HistorySize:         1000,
+		HistoryTTL:          10 * time.Minute,
+		ChannelMetaTTL:      24 * time.Hour,
+		HistoryChannels:     100000,
+		JWTLeeway:           5 * time.Second,
+		RedisReplicaTimeout: 500 * time.Millisecond,
+		PingInterval:        25 * time.Second,
+		MaxConnections:      100000,
+		MaxMessageBytes:     65536,
+		MaxSubscriptions:    1000,
+		CommandRate:         100,
+		DrainDelay:          5 * time.Second,
+		DrainWindow:         20 * time.Second,
+		SendQueue:           1024,
+		SendQueueBytes:      4 << 20,
+		MaxReplyBytes:       1 << 20,
+		LogLevel:            "info",
 	}
 }
 

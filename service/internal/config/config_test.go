@@ -40,15 +40,20 @@ var everyFlag = []struct{ name, value string }{
 	{"node-id", "node-7"},
 	{"zone", "eu-west-1a"},
 	{"redis-url", "redis-cluster://h1:7000,h2:7001"},
+	{"redis-min-replicas", "1"},
+	{"redis-replica-timeout", "2s"},
 	{"jwt-secret", "s3cret"},
 	{"jwt-public-key", ""}, // may not be combined with jwt-secret: TestLoadEverySetting sets it alone
 	{"jwt-audience", "clients"},
 	{"jwt-issuer", "https://issuer.example"},
+	{"jwt-leeway", "30s"},
 	{"api-key", "k3y"},
 	{"allowed-origins", "https://a.example, https://*.b.example"},
 	{"dev", "true"},
 	{"history-size", "50"},
 	{"history-ttl", "1h"},
+	{"channel-meta-ttl", "2h"},
+	{"history-max-channels", "500"},
 	{"ping-interval", "10s"},
 	{"max-connections", "2000"},
 	{"max-message-bytes", "1024"},
@@ -60,6 +65,8 @@ var everyFlag = []struct{ name, value string }{
 	{"drain-delay", "0s"},
 	{"drain-window", "1m"},
 	{"send-queue", "64"},
+	{"send-queue-bytes", "131072"},
+	{"max-reply-bytes", "65536"},
 	{"log-level", "debug"},
 	{"pprof", "true"},
 }
@@ -67,19 +74,22 @@ var everyFlag = []struct{ name, value string }{
 var wantEvery = Config{
 	Listen: "127.0.0.1:1001", APIListen: "127.0.0.1:1002", AdminListen: "[::1]:1003",
 	NodeID: "node-7", Zone: "eu-west-1a",
-	RedisURL:  "redis-cluster://h1:7000,h2:7001",
+	RedisURL:         "redis-cluster://h1:7000,h2:7001",
+	RedisMinReplicas: 1, RedisReplicaTimeout: 2 * time.Second,
 	JWTSecret: "s3cret", JWTAudience: "clients", JWTIssuer: "https://issuer.example",
+	JWTLeeway:      30 * time.Second,
 	APIKey:         "k3y",
 	AllowedOrigins: []string{"https://a.example", "https://*.b.example"},
 	Dev:            true,
 	HistorySize:    50, HistoryTTL: time.Hour, PingInterval: 10 * time.Second,
+	ChannelMetaTTL: 2 * time.Hour, HistoryChannels: 500,
 	MaxConnections: 2000, MaxMessageBytes: 1024, Compression: true, MaxSubscriptions: 20,
 	ConnectRate: 2.5,
 	TrustedProxies: []netip.Prefix{
 		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"),
 	},
 	CommandRate: 0, DrainDelay: 0, DrainWindow: time.Minute,
-	SendQueue: 64, LogLevel: "debug", Pprof: true,
+	SendQueue: 64, SendQueueBytes: 128 << 10, MaxReplyBytes: 64 << 10, LogLevel: "debug", Pprof: true,
 }
 
 func TestEveryFlagIsTested(t *testing.T) {
@@ -109,6 +119,10 @@ func TestLoadDefaults(t *testing.T) {
 		MaxConnections: 100000, MaxMessageBytes: 65536, MaxSubscriptions: 1000,
 		CommandRate: 100, DrainDelay: 5 * time.Second, DrainWindow: 20 * time.Second,
 		SendQueue: 1024, LogLevel: "info",
+		// Additions beyond the contract's table (docs/operations.md).
+		RedisReplicaTimeout: 500 * time.Millisecond, JWTLeeway: 5 * time.Second,
+		ChannelMetaTTL: 24 * time.Hour, HistoryChannels: 100000,
+		SendQueueBytes: 4 << 20, MaxReplyBytes: 1 << 20,
 	}
 	if diff := cmp.Diff(want, got, cmpConfig); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -92,6 +92,10 @@ func (c Config) checkLimits(p []string) []string {
 		{"max-message-bytes", c.MaxMessageBytes, 256},
 		{"max-subscriptions", int64(c.MaxSubscriptions), 1},
 		{"send-queue", int64(c.SendQueue), 16},
+		{"send-queue-bytes", c.SendQueueBytes, 64 << 10},
+		{"max-reply-bytes", c.MaxReplyBytes, 4 << 10},
+		{"history-max-channels", int64(c.HistoryChannels), 1},
+		{"redis-min-replicas", int64(c.RedisMinReplicas), 0},
 	} {
 		if n.got < n.min {
 			p = append(p, fmt.Sprintf("--%s must be at least %d, got %d", n.flag, n.min, n.got))
@@ -113,10 +117,22 @@ func (c Config) checkLimits(p []string) []string {
 		{"ping-interval", c.PingInterval, time.Second},
 		{"drain-delay", c.DrainDelay, 0},
 		{"drain-window", c.DrainWindow, 0},
+		{"channel-meta-ttl", c.ChannelMetaTTL, c.HistoryTTL},
+		{"jwt-leeway", c.JWTLeeway, 0},
+		{"redis-replica-timeout", c.RedisReplicaTimeout, time.Millisecond},
 	} {
 		if d.got < d.min {
 			p = append(p, fmt.Sprintf("--%s must be at least %v, got %v", d.flag, d.min, d.got))
 		}
+	}
+	if c.JWTLeeway > time.Minute {
+		p = append(p, fmt.Sprintf("--jwt-leeway must be at most 1m, got %v", c.JWTLeeway))
+	}
+	if c.MaxReplyBytes > c.SendQueueBytes {
+		p = append(p, fmt.Sprintf("--max-reply-bytes (%d) must not exceed --send-queue-bytes (%d): a reply must fit the queue", c.MaxReplyBytes, c.SendQueueBytes))
+	}
+	if c.MaxMessageBytes > c.SendQueueBytes {
+		p = append(p, fmt.Sprintf("--max-message-bytes (%d) must not exceed --send-queue-bytes (%d): a publication must fit the queue", c.MaxMessageBytes, c.SendQueueBytes))
 	}
 	return p
 }

@@ -60,6 +60,18 @@ func TestValidate(t *testing.T) {
 		{"both JWT keys", func(c *Config) { c.JWTPublicKey = "/k.pem" }, []string{
 			"--jwt-secret and --jwt-public-key are both set: choose one",
 		}},
+		{"leeway over a minute", func(c *Config) { c.JWTLeeway = 61 * time.Second }, []string{
+			"--jwt-leeway must be at most 1m, got 1m1s",
+		}},
+		{"meta outlived by history", func(c *Config) { c.ChannelMetaTTL = c.HistoryTTL - time.Second }, []string{
+			"--channel-meta-ttl must be at least 10m0s, got 9m59s",
+		}},
+		{"reply larger than the queue", func(c *Config) { c.MaxReplyBytes = c.SendQueueBytes + 1 }, []string{
+			"--max-reply-bytes (4194305) must not exceed --send-queue-bytes (4194304): a reply must fit the queue",
+		}},
+		{"frame larger than the queue", func(c *Config) { c.MaxMessageBytes = c.SendQueueBytes + 1 }, []string{
+			"--max-message-bytes (4194305) must not exceed --send-queue-bytes (4194304): a publication must fit the queue",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,12 +98,17 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		"--max-message-bytes must be at least 256, got 255",
 		"--max-subscriptions must be at least 1, got 0",
 		"--send-queue must be at least 16, got 15",
+		"--send-queue-bytes must be at least 65536, got 0",
+		"--max-reply-bytes must be at least 4096, got 0",
+		"--history-max-channels must be at least 1, got 0",
 		"--connect-rate must be a number >= 0 (0: no limit), got -1",
 		"--command-rate must be a number >= 0 (0: no limit), got -0.5",
 		"--history-ttl must be at least 1s, got 0s",
 		"--ping-interval must be at least 1s, got 999ms",
 		"--drain-delay must be at least 0s, got -1s",
 		"--drain-window must be at least 0s, got -1ns",
+		"--redis-replica-timeout must be at least 1ms, got 0s",
+		"--max-message-bytes (255) must not exceed --send-queue-bytes (0): a publication must fit the queue",
 		"no client authentication configured: set --jwt-secret or --jwt-public-key, or --dev for development",
 		"--node-id is empty and the host name is unknown: set --node-id",
 		`--redis-url must be SCHEME://HOSTS with SCHEME one of redis, rediss, redis-sentinel, redis-cluster, got "memcached://x"`,
