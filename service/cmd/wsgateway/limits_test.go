@@ -75,6 +75,9 @@ func TestConnectRate(t *testing.T) {
 			append(burst("198.51.100.7, 203.0.113.1"), step{"198.51.100.8, 203.0.113.1", 429}, step{"203.0.113.2", 101})},
 		{"untrusted peer: X-Forwarded-For is ignored", nil,
 			append(burst("203.0.113.1")[:4], step{"203.0.113.2", 429})},
+		{"IPv6: every address of one /64 shares a burst", []string{"--trusted-proxies", "127.0.0.1/32"},
+			[]step{{"2001:db8:1:2::1", 101}, {"2001:db8:1:2::2", 101}, {"2001:db8:1:2:ffff::3", 101},
+				{"2001:db8:1:2:aaaa:bbbb:cccc:4", 101}, {"2001:db8:1:2::5", 429}, {"2001:db8:1:3::1", 101}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
