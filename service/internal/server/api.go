@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wsgateway/wsgateway/service/internal/protocol"
 )
@@ -25,6 +26,7 @@ func (s *Server) api(method, route string, h apiHandler) http.Handler {
 		var err error
 		switch {
 		case !s.apiKeyOK(r):
+			refuseBody(w)
 			err = protocol.Errorf(protocol.CodeUnauthorized, "missing or wrong API key (Authorization: apikey <key>)")
 		case h == nil:
 			err = protocol.Errorf(protocol.CodeNotFound, "no such API route: %s", r.URL.Path)
@@ -38,6 +40,18 @@ func (s *Server) api(method, route string, h apiHandler) http.Handler {
 		code := s.writeAPI(w, r, res, err)
 		s.m.apiCalls.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	})
+}
+
+// refuseBody makes the server close the connection after the answer
+// without reading what is left of the request body. Otherwise net/http
+// drains up to 256 KiB of it after the handler returns, to keep the
+// connection alive: a caller without a key could hold a goroutine by
+// sending that body one byte at a time.
+func refuseBody(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	// A read deadline in the past fails the drain at once; the response is
+	// written before it, so the caller still gets its 401.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 type methodError struct{ allow string }

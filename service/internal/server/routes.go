@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/http/pprof"
+	"time"
 )
 
 // clientRoutes is the client port: the WebSocket endpoint only.
@@ -42,9 +43,19 @@ func (s *Server) adminRoutes() http.Handler {
 	if s.cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/profile", noReadTimeout(pprof.Profile))
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/trace", noReadTimeout(pprof.Trace))
 	}
 	return mux
+}
+
+// noReadTimeout lifts the admin port's read timeout for a handler that runs
+// longer than it (a 30 s profile): once it passes, net/http cancels the
+// request's context, which would cut the profile short.
+func noReadTimeout(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+		h(w, r)
+	}
 }

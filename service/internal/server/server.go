@@ -111,7 +111,8 @@ var ErrAborted = errors.New("drain aborted")
 // Serve is Run on listeners the caller opened (tests use port 0).
 func (s *Server) Serve(ctx, abort context.Context, client, api, admin net.Listener) error {
 	servers := []*http.Server{
-		s.httpServer(s.clientRoutes()), s.httpServer(s.apiRoutes()), s.httpServer(s.adminRoutes()),
+		s.httpServer(s.clientRoutes(), clientPort), s.httpServer(s.apiRoutes(), apiPort),
+		s.httpServer(s.adminRoutes(), adminPort),
 	}
 	errc := make(chan error, len(servers))
 	for i, l := range []net.Listener{client, api, admin} {
@@ -132,11 +133,13 @@ func (s *Server) Serve(ctx, abort context.Context, client, api, admin net.Listen
 	return err
 }
 
-func (s *Server) httpServer(h http.Handler) *http.Server {
+func (s *Server) httpServer(h http.Handler, p portLimits) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: p.readHeader,
+		ReadTimeout:       p.read,
+		IdleTimeout:       p.idle,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 }
