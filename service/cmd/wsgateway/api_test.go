@@ -341,7 +341,8 @@ func TestAPINodes(t *testing.T) {
 			return fmt.Sprintf("uptime_seconds %v, want a number >= 0", uptime)
 		}
 		want := map[string]any{"nodes": []any{map[string]any{"node": "test-node", "zone": "eu-1a",
-			"connections": float64(conns), "subscriptions": float64(subs), "uptime_seconds": uptime}}}
+			"connections": float64(conns), "subscriptions": float64(subs), "uptime_seconds": uptime}},
+			"degraded": false}
 		if diff := cmp.Diff(want, res); code != http.StatusOK || diff != "" {
 			return fmt.Sprintf("status %d, nodes (-want +got):\n%s", code, diff)
 		}

@@ -72,7 +72,7 @@ func build(cfg config.Config, log *slog.Logger, tracer trace.Tracer) (*node, err
 		Compression: cfg.Compression, Dev: cfg.Dev, Tracer: tracer,
 	}, b, h, v, log, reg)
 	srv := server.New(server.Config{
-		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen,
+		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen, LocalNode: nodeInfo,
 		APIKey: cfg.APIKey, Dev: cfg.Dev, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
 		MaxConnections: cfg.MaxConnections, ConnectRate: cfg.ConnectRate, MaxMessageBytes: cfg.MaxMessageBytes,
 		Compression: cfg.Compression, DrainDelay: cfg.DrainDelay, DrainWindow: cfg.DrainWindow, Pprof: cfg.Pprof,

@@ -168,14 +168,6 @@ func (s *Server) apiHistory(r *http.Request) (any, error) {
 	return protocol.HistoryResult{Offset: h.Offset, Epoch: h.Epoch, Publications: pubs}, nil
 }
 
-func (s *Server) apiNodes(r *http.Request) (any, error) {
-	nodes, err := s.broker.Nodes(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"nodes": nodes}, nil
-}
-
 func checkChannel(ch string) *protocol.Error {
 	if !protocol.ValidChannel(ch) {
 		return protocol.Errorf(protocol.CodeBadRequest, "invalid channel name %q", ch)

@@ -47,6 +47,10 @@ type Config struct {
 	// Tracer records API publish spans and lets sessions continue the
 	// upgrade request's trace; nil: tracing off.
 	Tracer trace.Tracer
+	// LocalNode reports this node's own entry of GET /api/v1/nodes, which
+	// is answered from it alone when the cluster's list cannot be read.
+	// Nil: such a failure answers with the error.
+	LocalNode func() protocol.NodeInfo
 }
 
 // Server is one node's HTTP surface and lifecycle.

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/wsgateway/wsgateway/service/internal/testredis"
+)
+
+// TestAPINodesDuringRedisOutage: with Redis stopped, GET /api/v1/nodes
+// still answers 200 with the node that was asked, marked degraded, rather
+// than 503; with Redis back, the whole cluster again.
+func TestAPINodesDuringRedisOutage(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t, testredis.Options{})
+	a := startNode(t, "--dev", "--redis-url", srv.URL(), "--node-id", "node-a", "--zone", "z1")
+	startNode(t, "--dev", "--redis-url", srv.URL(), "--node-id", "node-b")
+	nodes := func(wantDegraded bool, wantNodes ...string) func() string {
+		return func() string {
+			code, res := apiCall(t, a, "GET", "/api/v1/nodes", "", "")
+			if code != http.StatusOK {
+				return fmt.Sprintf("status %d %v, want 200", code, res)
+			}
+			var got []string
+			list, _ := res["nodes"].([]any)
+			for _, n := range list {
+				m, _ := n.(map[string]any)
+				got = append(got, fmt.Sprint(m["node"], "/", m["zone"]))
+			}
+			if res["degraded"] != wantDegraded || fmt.Sprint(got) != fmt.Sprint(wantNodes) {
+				return fmt.Sprintf("answer %v, want nodes %v and degraded %v", res, wantNodes, wantDegraded)
+			}
+			return ""
+		}
+	}
+	waitUntil(t, nodes(false, "node-a/z1", "node-b/"))
+	srv.Stop()
+	waitUntil(t, nodes(true, "node-a/z1"))
+	srv.Restart(t) // empty: each node registers again at its next heartbeat (5 s)
+	back := nodes(false, "node-a/z1", "node-b/")
+	if !eventually(30*time.Second, func() bool { return back() == "" }) {
+		t.Fatalf("after Redis came back: %s", back())
+	}
+}
