@@ -55,7 +55,8 @@ func build(cfg config.Config, log *slog.Logger, tracer trace.Tracer) (*node, err
 			Subscriptions: subs, UptimeSeconds: int64(time.Since(started) / time.Second)}
 	}
 	var b clusterBroker = broker.NewMemory(broker.MemoryOptions{
-		HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, Node: nodeInfo}, h)
+		HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, Node: nodeInfo,
+		MetaTTL: cfg.ChannelMetaTTL, MaxChannels: cfg.HistoryChannels, Metrics: bm}, h)
 	if cfg.RedisURL != "" {
 		if b, err = broker.NewRedis(broker.RedisOptions{URL: cfg.RedisURL, HistorySize: cfg.HistorySize,
 			HistoryTTL: cfg.HistoryTTL, Node: nodeInfo, Log: log, Metrics: bm}, h); err != nil {

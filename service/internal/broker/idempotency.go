@@ -6,10 +6,23 @@ import (
 	"github.com/wsgateway/wsgateway/service/internal/protocol"
 )
 
+// MinIdempotencyKeys is the least number of idempotency keys a channel
+// remembers; see idempotencyCap.
+const MinIdempotencyKeys = 1000
+
+// idempotencyCap is how many idempotency keys one channel remembers, in both
+// brokers: as many as its history holds publications, and at least
+// MinIdempotencyKeys. Beyond it the oldest key is forgotten before its
+// protocol.IdempotencyWindow is over, so a retry that comes after that many
+// newer keyed publishes on the same channel publishes again. Tying the cap to
+// the history keeps the keys' memory within what the history's own bound
+// already allows for.
+func idempotencyCap(historySize int) int { return max(historySize, MinIdempotencyKeys) }
+
 // idempotency remembers one channel's idempotency keys for
-// protocol.IdempotencyWindow. It belongs to a stream and is guarded by the
-// stream's mutex. Keys are pruned oldest first on every use, so memory stays
-// bounded by the publish rate even when the sweeper is not running.
+// protocol.IdempotencyWindow, at most idempotencyCap of them. It belongs to a
+// stream and is guarded by the stream's mutex. Keys are pruned oldest first
+// on every use, so memory stays bounded even when the sweeper is not running.
 type idempotency struct {
 	byKey map[string]keyEntry
 	order []keyAt // in the order recorded, for pruning
@@ -39,8 +52,9 @@ func (k *idempotency) lookup(key string, now time.Time) (protocol.Position, bool
 	return e.pos, true
 }
 
-// record remembers key as published at pos, at now.
-func (k *idempotency) record(key string, pos protocol.Position, now time.Time) {
+// record remembers key as published at pos, at now, and forgets the oldest
+// keys beyond max.
+func (k *idempotency) record(key string, pos protocol.Position, now time.Time, max int) {
 	if key == "" {
 		return
 	}
@@ -49,6 +63,20 @@ func (k *idempotency) record(key string, pos protocol.Position, now time.Time) {
 	}
 	k.byKey[key] = keyEntry{pos: pos, at: now}
 	k.order = append(k.order, keyAt{key: key, at: now})
+	for len(k.byKey) > max && len(k.order) > 0 {
+		k.forgetOldest()
+	}
+}
+
+// forgetOldest drops the oldest entry of order, and its key unless the key
+// was recorded again since.
+func (k *idempotency) forgetOldest() {
+	ka := k.order[0]
+	if e, ok := k.byKey[ka.key]; ok && e.at.Equal(ka.at) {
+		delete(k.byKey, ka.key)
+	}
+	k.order[0] = keyAt{}
+	k.order = k.order[1:]
 }
 
 // prune forgets the keys recorded a window or more before now.

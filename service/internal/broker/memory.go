@@ -7,16 +7,30 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wsgateway/wsgateway/service/internal/protocol"
 )
 
 // DefaultMetaTTL is how long a channel's offset and epoch outlive its last
-// publication or read when MemoryOptions.MetaTTL is zero.
+// publication when the options' MetaTTL is zero. A node sets MetaTTL from
+// --channel-meta-ttl, whose default this is.
 const DefaultMetaTTL = 24 * time.Hour
 
+// DefaultEmptyTTL is how long a channel that never had a publication keeps
+// its epoch after its last read or subscriber (at most MetaTTL): long enough
+// for a client that reconnects to recover with it, short enough that
+// subscribing to many channels leaves nothing behind for long.
+const DefaultEmptyTTL = time.Minute
+
+// emptyTTL is DefaultEmptyTTL, or MetaTTL when that is shorter: a channel
+// without publications never outlives one with them.
+func emptyTTL(metaTTL time.Duration) time.Duration { return min(DefaultEmptyTTL, metaTTL) }
+
 // DefaultSweepInterval is how often Run sweeps when
-// MemoryOptions.SweepInterval is zero. Expiry is also checked on every access,
-// so the interval bounds only how long expired state keeps its memory.
+// MemoryOptions.SweepInterval is zero (more often when emptyTTL is shorter).
+// Expiry is also checked on every access, so the interval bounds only how
+// long expired state keeps its memory.
 const DefaultSweepInterval = 30 * time.Second
 
 // shardCount splits channels over independent maps so that lookups on
@@ -34,10 +48,18 @@ type MemoryOptions struct {
 	// bounded by HistorySize only.
 	HistoryTTL time.Duration
 	// MetaTTL keeps a channel's offset and epoch this long after its last
-	// publication or read (DefaultMetaTTL when zero); after that the channel
-	// starts over at offset 1 with a new epoch, so clients cannot mistake the
-	// new stream for the old one. It should not be shorter than HistoryTTL.
+	// publication (DefaultMetaTTL when zero); after that the channel starts
+	// over at offset 1 with a new epoch, so clients cannot mistake the new
+	// stream for the old one. It should not be shorter than HistoryTTL.
 	MetaTTL time.Duration
+	// MaxChannels caps the channels that have had a publication and not
+	// expired yet (--history-max-channels). Beyond it the channel published
+	// longest ago is evicted whole: position, history and idempotency keys,
+	// so its next publication starts a new epoch. Zero: no cap.
+	MaxChannels int
+	// Metrics receives the evictions and the channel count. Nil: a private
+	// set, registered nowhere.
+	Metrics *Metrics
 	// SweepInterval is how often Run drops expired state
 	// (DefaultSweepInterval when zero).
 	SweepInterval time.Duration
@@ -51,11 +73,16 @@ type MemoryOptions struct {
 // Memory is the single-node broker: channels, offsets, epochs, history,
 // idempotency keys and presence live in this process, and every publication is
 // delivered to the Handler synchronously, from the publisher's goroutine.
+// Every piece of it is bounded: a channel that never had a publication is kept
+// only while subscribed and briefly after (emptyTTL), one that had some for
+// MetaTTL after the last, at most MaxChannels of those, each with at most
+// HistorySize publications and idempotencyCap keys.
 //
 // A Memory is shared by every session and the API of its node; all its
 // methods are safe for concurrent use. It owns its channel state. Channels are
 // spread over shards; a shard's mutex guards only its maps and is held for
-// lookups, never while calling the Handler. Each channel has its own mutex,
+// lookups, never while calling the Handler, and never waits for a stream's
+// mutex (the sweeper only tries it). Each channel has its own mutex,
 // held by Publish while it calls Handler.HandlePublication, so a slow handler
 // blocks publishes and history reads on that one channel, and nothing else.
 // No method waits on I/O; Memory never returns protocol.ErrUnavailable.
@@ -63,6 +90,7 @@ type Memory struct {
 	opts   MemoryOptions
 	h      Handler
 	seed   maphash.Seed
+	idle   idleList
 	shards [shardCount]shard
 }
 
@@ -71,6 +99,7 @@ type Memory struct {
 type shard struct {
 	mu       sync.Mutex
 	streams  map[string]*stream
+	subs     map[string]int                            // channel -> Subscribe calls not yet undone
 	presence map[string]map[string]protocol.ClientInfo // channel -> client id -> info
 }
 
@@ -84,14 +113,18 @@ func NewMemory(opts MemoryOptions, h Handler) *Memory {
 		opts.MetaTTL = DefaultMetaTTL
 	}
 	if opts.SweepInterval <= 0 {
-		opts.SweepInterval = DefaultSweepInterval
+		opts.SweepInterval = max(min(DefaultSweepInterval, emptyTTL(opts.MetaTTL)/2), 100*time.Millisecond)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	m := &Memory{opts: opts, h: h, seed: maphash.MakeSeed()}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	m := &Memory{opts: opts, h: h, seed: maphash.MakeSeed(), idle: idleList{max: opts.MaxChannels}}
 	for i := range m.shards {
 		m.shards[i].streams = make(map[string]*stream)
+		m.shards[i].subs = make(map[string]int)
 		m.shards[i].presence = make(map[string]map[string]protocol.ClientInfo)
 	}
 	return m
@@ -107,22 +140,36 @@ func (m *Memory) Publish(ctx context.Context, channel string, data []byte, opts 
 		return protocol.Position{}, fmt.Errorf("publish %s: %w", channel, err)
 	}
 	s, now := m.lock(channel)
-	defer s.mu.Unlock()
+	pos, evicted := m.publishLocked(s, now, data, opts)
+	s.mu.Unlock()
+	m.forgetAll(evicted)
+	return pos, nil
+}
+
+// publishLocked publishes on s, whose mutex the caller holds, and returns the
+// streams it evicted to stay within MaxChannels, for the caller to take out
+// of their shards once it holds no stream's mutex.
+func (m *Memory) publishLocked(s *stream, now time.Time, data []byte, opts protocol.PublishOptions) (protocol.Position, []*stream) {
 	if pos, ok := s.keys.lookup(opts.IdempotencyKey, now); ok {
 		return pos, nil
 	}
-	p := s.append(channel, data, opts, now, m.opts.HistorySize)
+	p := s.append(s.channel, data, opts, now, m.opts.HistorySize)
 	pos := protocol.Position{Offset: p.Offset, Epoch: p.Epoch}
-	s.keys.record(opts.IdempotencyKey, pos, now)
+	s.keys.record(opts.IdempotencyKey, pos, now, idempotencyCap(m.opts.HistorySize))
+	evicted := m.idle.published(s)
+	if len(evicted) > 0 {
+		m.opts.Metrics.HistoryEvictions.Add(float64(len(evicted)))
+	}
 	// Still under the channel's lock: delivery order is offset order, and a
 	// History call cannot fall between a publication and its delivery.
 	m.h.HandlePublication(p)
-	return pos, nil
+	return pos, evicted
 }
 
 // History returns channel's position and the publications q selects, in
 // ascending offset order. A channel never seen before gets its epoch now, at
-// offset 0, so a subscriber to an empty channel can recover with it later.
+// offset 0, so a subscriber to an empty channel can recover with it later;
+// it is kept while subscribed and for emptyTTL after.
 func (m *Memory) History(ctx context.Context, channel string, q protocol.HistoryQuery) (protocol.History, error) {
 	if err := ctx.Err(); err != nil {
 		return protocol.History{}, fmt.Errorf("history %s: %w", channel, err)
@@ -132,14 +179,41 @@ func (m *Memory) History(ctx context.Context, channel string, q protocol.History
 	return s.history(q), nil
 }
 
-// Subscribe does nothing: every publication already reaches the Handler.
+// Subscribe counts a subscriber of channel, which keeps the epoch of a
+// channel without publications alive; every publication already reaches the
+// Handler.
 func (m *Memory) Subscribe(ctx context.Context, channel string) error {
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := m.shard(channel)
+	sh.mu.Lock()
+	sh.subs[channel]++
+	sh.mu.Unlock()
+	return nil
 }
 
-// Unsubscribe does nothing, for the same reason as Subscribe.
+// Unsubscribe undoes one Subscribe. With the last one, a channel without
+// publications starts its emptyTTL.
 func (m *Memory) Unsubscribe(ctx context.Context, channel string) error {
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := m.shard(channel)
+	sh.mu.Lock()
+	sh.subs[channel]--
+	last := sh.subs[channel] <= 0
+	if last {
+		delete(sh.subs, channel)
+	}
+	s := sh.streams[channel]
+	sh.mu.Unlock()
+	if last && s != nil {
+		s.mu.Lock()
+		s.touched = m.opts.Now()
+		s.mu.Unlock()
+	}
+	return nil
 }
 
 // Disconnect asks the Handler to close every connection of user.
@@ -164,28 +238,4 @@ func (m *Memory) Nodes(ctx context.Context) ([]protocol.NodeInfo, error) {
 
 func (m *Memory) shard(channel string) *shard {
 	return &m.shards[maphash.String(m.seed, channel)%shardCount]
-}
-
-// lock returns channel's stream, created if absent, with its mutex held and
-// expiry applied as of the returned time. The caller unlocks it.
-func (m *Memory) lock(channel string) (*stream, time.Time) {
-	sh := m.shard(channel)
-	for {
-		sh.mu.Lock()
-		s := sh.streams[channel]
-		if s == nil {
-			s = newStream(m.opts.Now())
-			sh.streams[channel] = s
-		}
-		sh.mu.Unlock()
-		s.mu.Lock()
-		// The sweeper may have removed s between the lookup and the lock;
-		// then a fresh stream (new epoch) is the right one to use.
-		if !s.removed {
-			now := m.opts.Now()
-			s.refresh(now, &m.opts)
-			return s, now
-		}
-		s.mu.Unlock()
-	}
 }

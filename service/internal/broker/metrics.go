@@ -9,11 +9,11 @@ var metricOps = []string{
 	"presence_add", "presence_remove", "disconnect", "nodes", "pubsub",
 }
 
-// Metrics are the Redis broker's metrics. The contract requires them on every
-// node, with or without Redis, so main registers them whatever the broker; on
-// a node without Redis they stay at zero. The collectors are safe for
-// concurrent use; whoever creates Metrics hands it to the broker that updates
-// it.
+// Metrics are the brokers' metrics. The contract requires the Redis ones on
+// every node, with or without Redis, so main registers them all whatever the
+// broker; on a node without Redis they stay at zero, and so do the in-process
+// broker's on a node with Redis. The collectors are safe for concurrent use;
+// whoever creates Metrics hands it to the broker that updates it.
 type Metrics struct {
 	// BreakerState is the Redis circuit breaker's state: 0 closed,
 	// 1 half-open, 2 open.
@@ -22,6 +22,12 @@ type Metrics struct {
 	Errors *prometheus.CounterVec
 	// OpDuration observes how long Redis operations take, by op.
 	OpDuration *prometheus.HistogramVec
+	// HistoryEvictions counts the channels the in-process broker evicted
+	// to stay within MemoryOptions.MaxChannels.
+	HistoryEvictions prometheus.Counter
+	// Channels is the number of channels the in-process broker holds state
+	// for (position, history, idempotency keys).
+	Channels prometheus.Gauge
 }
 
 // NewMetrics creates the broker metrics, registers them on reg (it panics on
@@ -45,8 +51,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 				0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 			},
 		}, []string{"op"}),
+		HistoryEvictions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgateway_history_evictions_total",
+			Help: "Channels the in-process broker evicted (position, history and idempotency keys) to stay within --history-max-channels.",
+		}),
+		Channels: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wsgateway_broker_channels",
+			Help: "Channels the in-process broker holds state for; 0 with Redis.",
+		}),
 	}
-	reg.MustRegister(m.BreakerState, m.Errors, m.OpDuration)
+	reg.MustRegister(m.BreakerState, m.Errors, m.OpDuration, m.HistoryEvictions, m.Channels)
 	for _, op := range metricOps {
 		m.Errors.WithLabelValues(op)
 		m.OpDuration.WithLabelValues(op)

@@ -34,6 +34,8 @@ func TestNewMetrics(t *testing.T) {
 		"wsgateway_redis_breaker_state":       {""},
 		"wsgateway_redis_errors_total":        ops,
 		"wsgateway_redis_op_duration_seconds": ops,
+		"wsgateway_history_evictions_total":   {""},
+		"wsgateway_broker_channels":           {""},
 	}
 	for name, series := range want {
 		if diff := cmp.Diff(sorted(series), sorted(got[name])); diff != "" {

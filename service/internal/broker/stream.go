@@ -10,27 +10,35 @@ import (
 )
 
 // stream is one channel's state in a Memory: its position, its history ring
-// and its idempotency keys. Its shard's map owns it; mu guards every field,
-// and whoever holds mu (Publish, History, the sweeper) owns the stream for that
-// time. Publish holds mu while the Handler runs, so mu orders delivery.
+// and its idempotency keys. Its shard's map owns it; mu guards every field
+// but the idle-list links, and whoever holds mu (Publish, History, the
+// sweeper, an eviction) owns the stream for that time. Publish holds mu while
+// the Handler runs, so mu orders delivery.
 type stream struct {
 	mu sync.Mutex
-	// removed is set by the sweeper when it drops the stream from its shard;
-	// a caller that locked a removed stream looks the channel up again.
+	// removed is set when the stream is dropped (expired or evicted); a
+	// caller that locked a removed stream looks the channel up again, and
+	// takes it out of its shard's map if it is still there.
 	removed bool
+	channel string
 	pos     protocol.Position
 	// buf holds the latest publications, offsets contiguous and ending at
 	// pos.Offset; once it is full, start indexes the oldest and new ones
 	// overwrite it.
 	buf     []*protocol.Publication
 	start   int
-	lastPub time.Time // last publication, for HistoryTTL
-	touched time.Time // last publication or read, for MetaTTL
+	lastPub time.Time // last publication, for HistoryTTL and MetaTTL
+	touched time.Time // last read or unsubscribe, for emptyTTL
 	keys    idempotency
+
+	// The idle list's links, guarded by idleList.mu: a stream that has had
+	// a publication is on it, most recently published first.
+	prev, next *stream
+	listed     bool
 }
 
-func newStream(now time.Time) *stream {
-	return &stream{pos: protocol.Position{Epoch: newEpoch("")}, touched: now}
+func newStream(channel string, now time.Time) *stream {
+	return &stream{channel: channel, pos: protocol.Position{Epoch: newEpoch("")}, touched: now}
 }
 
 // newEpoch returns a random epoch different from old, so a channel that
@@ -45,19 +53,16 @@ func newEpoch(old string) string {
 	}
 }
 
-// refresh applies lazy expiry as of now and records an access. The sweeper
-// reclaims memory; correctness never waits for it.
-func (s *stream) refresh(now time.Time, o *MemoryOptions) {
-	if s.metaExpired(now, o.MetaTTL) {
-		s.reset()
-	} else {
-		s.expireHistory(now, o.HistoryTTL)
+// expired reports whether the stream is due to be dropped at now. A channel
+// that had a publication keeps its position for MetaTTL after the last one,
+// whatever reads it meanwhile; one that never had any keeps its epoch only
+// while subscribed and for emptyTTL after its last read or subscriber, so
+// that a client that reconnects quickly still recovers with it.
+func (s *stream) expired(now time.Time, o *MemoryOptions, subscribed bool) bool {
+	if s.pos.Offset > 0 {
+		return now.Sub(s.lastPub) >= o.MetaTTL
 	}
-	s.touched = now
-}
-
-func (s *stream) metaExpired(now time.Time, ttl time.Duration) bool {
-	return now.Sub(s.touched) >= ttl
+	return !subscribed && now.Sub(s.touched) >= emptyTTL(o.MetaTTL)
 }
 
 // expireHistory drops the history when the last publication is ttl old.
@@ -65,14 +70,6 @@ func (s *stream) expireHistory(now time.Time, ttl time.Duration) {
 	if ttl > 0 && len(s.buf) > 0 && now.Sub(s.lastPub) >= ttl {
 		s.buf, s.start = nil, 0
 	}
-}
-
-// reset starts the channel over: offset 0, a new epoch, nothing remembered.
-func (s *stream) reset() {
-	s.pos = protocol.Position{Epoch: newEpoch(s.pos.Epoch)}
-	s.buf, s.start = nil, 0
-	s.lastPub = time.Time{}
-	s.keys = idempotency{}
 }
 
 // append creates the next publication and keeps it in the ring of size

@@ -6,10 +6,11 @@ import (
 )
 
 // Run sweeps expired state every SweepInterval until ctx is done, then
-// returns nil: channels whose MetaTTL passed are dropped, expired histories
-// and idempotency keys are released. Every access checks expiry too, so Run
-// only bounds memory; a Memory without Run behaves the same but keeps idle
-// channels' memory. Run one sweeper per Memory.
+// returns nil: channels whose MetaTTL (or, without publications, emptyTTL)
+// passed are dropped, expired histories and idempotency keys are released.
+// Every access checks expiry too, so Run only bounds memory; a Memory
+// without Run behaves the same but keeps idle channels' memory. Run one
+// sweeper per Memory.
 func (m *Memory) Run(ctx context.Context) error {
 	t := time.NewTicker(m.opts.SweepInterval)
 	defer t.Stop()
@@ -26,11 +27,11 @@ func (m *Memory) Run(ctx context.Context) error {
 // sweep drops what has expired as of now, one shard at a time.
 func (m *Memory) sweep(now time.Time) {
 	for i := range m.shards {
-		m.shards[i].sweep(now, &m.opts)
+		m.sweepShard(&m.shards[i], now)
 	}
 }
 
-func (sh *shard) sweep(now time.Time, o *MemoryOptions) {
+func (m *Memory) sweepShard(sh *shard, now time.Time) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	for name, s := range sh.streams {
@@ -40,13 +41,78 @@ func (sh *shard) sweep(now time.Time, o *MemoryOptions) {
 		if !s.mu.TryLock() {
 			continue
 		}
-		if s.metaExpired(now, o.MetaTTL) {
-			s.removed = true
-			delete(sh.streams, name)
-		} else {
-			s.expireHistory(now, o.HistoryTTL)
+		switch {
+		case s.removed: // evicted: its publisher left it for us or the next lookup
+		case s.expired(now, &m.opts, sh.subs[name] > 0):
+			m.drop(s)
+		default:
+			s.expireHistory(now, m.opts.HistoryTTL)
 			s.keys.prune(now)
 		}
+		if s.removed {
+			sh.forget(s, m.opts.Metrics)
+		}
 		s.mu.Unlock()
+	}
+}
+
+// lock returns channel's stream, created if absent, with its mutex held and
+// expiry applied as of the returned time. The caller unlocks it.
+func (m *Memory) lock(channel string) (*stream, time.Time) {
+	sh := m.shard(channel)
+	for {
+		sh.mu.Lock()
+		s := sh.streams[channel]
+		if s == nil {
+			s = newStream(channel, m.opts.Now())
+			sh.streams[channel] = s
+			m.opts.Metrics.Channels.Inc()
+		}
+		subscribed := sh.subs[channel] > 0
+		sh.mu.Unlock()
+		s.mu.Lock()
+		// The sweeper or an eviction may have removed s between the lookup
+		// and the lock; then a fresh stream (new epoch) is the right one.
+		if !s.removed {
+			now := m.opts.Now()
+			if !s.expired(now, &m.opts, subscribed) {
+				s.expireHistory(now, m.opts.HistoryTTL)
+				s.touched = now
+				return s, now
+			}
+			m.drop(s)
+		}
+		m.forget(s)
+		s.mu.Unlock()
+	}
+}
+
+// drop marks s removed and takes it off the idle list; the caller holds s.mu
+// and takes it out of its shard (forget).
+func (m *Memory) drop(s *stream) {
+	s.removed = true
+	m.idle.remove(s)
+}
+
+// forget deletes a removed stream from its shard's map, unless the map has
+// moved on to a newer stream of the channel.
+func (m *Memory) forget(s *stream) {
+	sh := m.shard(s.channel)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.forget(s, m.opts.Metrics)
+}
+
+func (m *Memory) forgetAll(ss []*stream) {
+	for _, s := range ss {
+		m.forget(s)
+	}
+}
+
+// forget deletes s from the map if it is still there. Callers hold sh.mu.
+func (sh *shard) forget(s *stream, metrics *Metrics) {
+	if sh.streams[s.channel] == s {
+		delete(sh.streams, s.channel)
+		metrics.Channels.Dec()
 	}
 }
