@@ -89,6 +89,9 @@ func TestConnectRefusesBadTokens(t *testing.T) {
 		{name: "alg none", token: unsignedToken(`{"sub":"alice","subscribe":["*"]}`)},
 		{name: "no sub", token: signHS256(t, testSecret, jwt.MapClaims{"exp": now.Add(time.Hour).Unix()})},
 		{name: "garbage", token: "not.a.token"},
+		{name: "sub with a bidi override", token: signHS256(t, testSecret, jwt.MapClaims{"sub": "bob\u202egnp.exe"})},
+		{name: "sub with a space", token: signHS256(t, testSecret, jwt.MapClaims{"sub": "bob smith"})},
+		{name: "crit header naming an unknown extension", token: critToken(t, testSecret, "urn:example:must-check")},
 		{name: "expired bearer header", header: http.Header{"Authorization": {"Bearer " +
 			signHS256(t, testSecret, jwt.MapClaims{"sub": "alice", "exp": now.Add(-time.Minute).Unix()})}}},
 	}
@@ -332,5 +335,54 @@ func TestTokenCommand(t *testing.T) {
 	w.result(w.call(map[string]any{"op": "subscribe", "channel": "chat:a"}))
 	if m := w.call(map[string]any{"op": "subscribe", "channel": "news:a"}); errCode(m) != "permission_denied" {
 		t.Fatalf("subscribe news:a: %v, want permission_denied", m)
+	}
+}
+
+// critToken signs a token whose header marks ext as a critical extension
+// (RFC 7515 section 4.1.11).
+func critToken(t *testing.T, secret, ext string) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice"})
+	tok.Header["crit"], tok.Header[ext] = []string{ext}, true
+	s, err := tok.SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestClockSkew: an issuer whose clock runs a little ahead mints tokens
+// with iat and nbf in the near future; --jwt-leeway (5 s by default)
+// accepts them, and nothing beyond it.
+func TestClockSkew(t *testing.T) {
+	t.Parallel()
+	ahead := func(d time.Duration) string {
+		at := time.Now().Add(d).Unix()
+		return signHS256(t, testSecret, jwt.MapClaims{"sub": "alice", "iat": at, "nbf": at,
+			"exp": time.Now().Add(time.Hour).Unix()})
+	}
+	cases := []struct {
+		name   string
+		leeway []string // flags
+		token  string
+		wantOK bool
+	}{
+		{"issuer 2 s ahead, default leeway", nil, ahead(2 * time.Second), true},
+		{"issuer 30 s ahead, default leeway", nil, ahead(30 * time.Second), false},
+		{"issuer 30 s ahead, leeway 1m", []string{"--jwt-leeway", "1m"}, ahead(30 * time.Second), true},
+		{"issuer 2 s ahead, leeway 0", []string{"--jwt-leeway", "0s"}, ahead(2 * time.Second), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := startNode(t, append([]string{"--jwt-secret", testSecret}, tc.leeway...)...)
+			m := dial(t, g, nil).call(map[string]any{"op": "connect", "token": tc.token})
+			if tc.wantOK && errCode(m) != "" {
+				t.Fatalf("connect reply %v, want a result", m)
+			}
+			if !tc.wantOK && errCode(m) != "unauthorized" {
+				t.Fatalf("connect reply %v, want error unauthorized", m)
+			}
+		})
 	}
 }

@@ -30,6 +30,8 @@ func SignHS256(secret []byte, spec TokenSpec) (string, error) {
 		return "", errors.New("sign token: empty secret")
 	case spec.User == "":
 		return "", errors.New("sign token: empty user")
+	case !validSubject(spec.User):
+		return "", fmt.Errorf("sign token: user %q: %w", spec.User, ErrInvalidSubject)
 	case spec.TTL < 0:
 		return "", fmt.Errorf("sign token: negative TTL %v", spec.TTL)
 	}

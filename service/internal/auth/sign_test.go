@@ -67,6 +67,7 @@ func TestSignHS256Errors(t *testing.T) {
 		{"no secret", nil, TokenSpec{User: "alice"}, "empty secret"},
 		{"no user", secret, TokenSpec{Subscribe: []string{"*"}}, "empty user"},
 		{"negative TTL", secret, TokenSpec{User: "alice", TTL: -time.Second}, "negative TTL"},
+		{"user a verifier would refuse", secret, TokenSpec{User: "alice smith"}, "token sub is not"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

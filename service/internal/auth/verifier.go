@@ -82,10 +82,12 @@ func (v *Verifier) Algorithm() string {
 }
 
 // Verify checks token's signature and its exp, nbf, iat, aud and iss claims,
-// and returns the Claims it grants. A token without exp never expires; one
-// without sub, or with subscribe or publish claims that are not arrays of
-// strings, is invalid. Errors wrap the jwt package's sentinels (such as
-// jwt.ErrTokenExpired) or ErrMissingSubject.
+// and returns the Claims it grants, allowing cfg.Leeway of clock skew on
+// each of exp, nbf and iat. A token without exp never expires; one without
+// sub or with an invalid one (see validSubject), with a crit header, or with
+// subscribe or publish claims that are not arrays of strings, is invalid.
+// Errors wrap the jwt package's sentinels (such as jwt.ErrTokenExpired),
+// ErrMissingSubject, ErrInvalidSubject or ErrCriticalHeader.
 func (v *Verifier) Verify(token string) (*Claims, error) {
 	var tc tokenClaims
 	if _, err := v.parser.ParseWithClaims(token, &tc, v.keyFor); err != nil {
@@ -103,8 +105,12 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 }
 
 // keyFor is the jwt.Keyfunc. The parser has already checked the token's alg
-// against v.alg, so the key always fits the method.
-func (v *Verifier) keyFor(*jwt.Token) (any, error) {
+// against v.alg, so the key always fits the method. It refuses a crit
+// header before the signature is checked.
+func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
+	if err := checkCrit(t); err != nil {
+		return nil, err
+	}
 	return v.key, nil
 }
 
@@ -119,6 +125,9 @@ type tokenClaims struct {
 func (tc tokenClaims) Validate() error {
 	if tc.Subject == "" {
 		return ErrMissingSubject
+	}
+	if !validSubject(tc.Subject) {
+		return ErrInvalidSubject
 	}
 	return nil
 }

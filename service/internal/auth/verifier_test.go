@@ -59,6 +59,16 @@ func TestVerifyAccepts(t *testing.T) {
 				"exp": now.Add(-30 * time.Second).Unix(), "nbf": now.Add(30 * time.Second).Unix(),
 				"iat": now.Add(30 * time.Second).Unix()}),
 			&Claims{User: "dan", ExpiresAt: now.Add(-30 * time.Second)}},
+		{"issuer's clock a second ahead, default leeway", mustNew(t, Config{Secret: secret, Leeway: 5 * time.Second}),
+			sign(t, jwt.SigningMethodHS256, secret, jwt.MapClaims{"sub": "erin",
+				"nbf": now.Add(time.Second).Unix(), "iat": now.Add(time.Second).Unix()}),
+			&Claims{User: "erin"}},
+		{"sub with every allowed punctuation", hs,
+			sign(t, jwt.SigningMethodHS256, secret, jwt.MapClaims{"sub": "tenant/a:b.c-d_e@example.com=1"}),
+			&Claims{User: "tenant/a:b.c-d_e@example.com=1"}},
+		{"longest sub: user:<sub> is 255 bytes", hs,
+			sign(t, jwt.SigningMethodHS256, secret, jwt.MapClaims{"sub": strings.Repeat("u", 250)}),
+			&Claims{User: strings.Repeat("u", 250)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,6 +125,7 @@ func TestVerifyRejectsTimes(t *testing.T) {
 		{"not valid yet", hs, at("nbf", time.Hour), jwt.ErrTokenNotValidYet},
 		{"not valid yet beyond leeway", lenient, at("nbf", 2*time.Minute), jwt.ErrTokenNotValidYet},
 		{"issued in the future", hs, at("iat", time.Hour), jwt.ErrTokenUsedBeforeIssued},
+		{"issued in the future beyond leeway", lenient, at("iat", 2*time.Minute), jwt.ErrTokenUsedBeforeIssued},
 	})
 }
 
@@ -186,6 +197,13 @@ func TestVerifyRejectsClaims(t *testing.T) {
 		{"wrong iss", strict, with("iss", "https://evil.example"), jwt.ErrTokenInvalidIssuer},
 		{"missing iss", strict, with("iss", nil), jwt.ErrTokenRequiredClaimMissing},
 		{"sub not a string", hs, tok(jwt.MapClaims{"sub": 42}), jwt.ErrTokenMalformed},
+		{"sub with a space", hs, tok(jwt.MapClaims{"sub": "alice smith"}), ErrInvalidSubject},
+		{"sub with a control character", hs, tok(jwt.MapClaims{"sub": "alice\x00"}), ErrInvalidSubject},
+		{"sub with a newline", hs, tok(jwt.MapClaims{"sub": "alice\nbob"}), ErrInvalidSubject},
+		{"sub with a bidi override", hs, tok(jwt.MapClaims{"sub": "alice\u202egnp.exe"}), ErrInvalidSubject},
+		{"sub with a look-alike letter", hs, tok(jwt.MapClaims{"sub": "\u0430lice"}), ErrInvalidSubject},
+		{"sub with a pattern star", hs, tok(jwt.MapClaims{"sub": "*"}), ErrInvalidSubject},
+		{"sub too long for user:<sub>", hs, tok(jwt.MapClaims{"sub": strings.Repeat("u", 251)}), ErrInvalidSubject},
 		{"subscribe a string", hs, tok(jwt.MapClaims{"sub": "a", "subscribe": "chat:*"}), jwt.ErrTokenMalformed},
 		{"subscribe an object", hs, tok(jwt.MapClaims{"sub": "a", "subscribe": map[string]any{"chat:*": true}}), jwt.ErrTokenMalformed},
 		{"publish of numbers", hs, tok(jwt.MapClaims{"sub": "a", "publish": []int{1, 2}}), jwt.ErrTokenMalformed},
@@ -205,5 +223,29 @@ func TestVerifyRejectsMalformed(t *testing.T) {
 		{"header not base64", hs, "!!!." + strings.SplitN(valid, ".", 2)[1], jwt.ErrTokenMalformed},
 		{"header not JSON", hs, "bm90IGpzb24." + strings.SplitN(valid, ".", 2)[1], jwt.ErrTokenMalformed},
 		{"claims not JSON", hs, segment(t, map[string]any{"alg": "HS256"}) + ".bm90IGpzb24.x", jwt.ErrTokenMalformed},
+	})
+}
+
+func TestVerifyRejectsCriticalHeader(t *testing.T) {
+	hs := mustNew(t, Config{Secret: secret})
+	withCrit := func(crit any) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice"})
+		tok.Header["crit"] = crit
+		if m, ok := crit.([]string); ok {
+			for _, name := range m {
+				tok.Header[name] = true // RFC 7515: a listed extension is present in the header
+			}
+		}
+		s, err := tok.SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	runRejects(t, []rejectCase{
+		{"unknown extension", hs, withCrit([]string{"urn:example:ext"}), ErrCriticalHeader},
+		{"b64 (RFC 7797), not supported", hs, withCrit([]string{"b64"}), ErrCriticalHeader},
+		{"empty list, invalid per RFC 7515", hs, withCrit([]string{}), ErrCriticalHeader},
+		{"not a list", hs, withCrit("exp"), ErrCriticalHeader},
 	})
 }
