@@ -6,24 +6,6 @@ import (
 	"fmt"
 )
 
-// Publish publishes data on channel and returns its position. data is
-// marshalled with encoding/json, unless it is a json.RawMessage, which is
-// sent as it is (after a validity check). A non-empty idempotencyKey makes a
-// repeat within 5 minutes return the first publication's position instead of
-// publishing again, which makes a Publish safe to retry after an error.
-func (c *Client) Publish(ctx context.Context, channel string, data any, idempotencyKey string) (Position, error) {
-	raw, err := marshalData(data)
-	if err != nil {
-		return Position{}, fmt.Errorf("publish %s: %w", channel, err)
-	}
-	var pos Position
-	cmd := command{Op: "publish", Channel: channel, Data: raw, IdempotencyKey: idempotencyKey}
-	if err := c.do(ctx, cmd, &pos); err != nil {
-		return Position{}, err
-	}
-	return pos, nil
-}
-
 func marshalData(data any) (json.RawMessage, error) {
 	if raw, ok := data.(json.RawMessage); ok {
 		if len(raw) == 0 {

@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -39,6 +38,13 @@ func expectCmds(t *testing.T, fc *fakeConn, want ...fakeCmd) []fakeCmd {
 	got := make([]fakeCmd, len(want))
 	for i := range want {
 		got[i] = fc.next(t)
+		if got[i].Op == "publish" && want[i].IdempotencyKey == "" {
+			// Publish generates a key when given none: it must be there.
+			if got[i].IdempotencyKey == "" {
+				t.Fatalf("publish %d sent without an idempotency key", i)
+			}
+			got[i].IdempotencyKey = ""
+		}
 	}
 	if diff := cmp.Diff(want, got, ignoreIDs); diff != "" {
 		t.Fatalf("commands (-want +got):\n%s", diff)
@@ -147,7 +153,7 @@ func TestRecoveryFailedMovesToServerPosition(t *testing.T) {
 }
 
 func TestPendingCallFailsWhenConnectionIsLost(t *testing.T) {
-	srv := newFakeServer(t, map[string]handler{"publish": func(fakeCmd) string { return "" }})
+	srv := newFakeServer(t, map[string]handler{"history": func(fakeCmd) string { return "" }})
 	rec := newRecorder()
 	c := client.New(rec.options(srv.url))
 	start(t, c)
@@ -155,13 +161,13 @@ func TestPendingCallFailsWhenConnectionIsLost(t *testing.T) {
 	rec.expect(t, "connected c1")
 	errc := make(chan error, 1)
 	go func() {
-		_, err := c.Publish(t.Context(), "a", 1, "")
+		_, err := c.History(t.Context(), "a", nil, 0)
 		errc <- err
 	}()
-	expectCmds(t, fc, fakeCmd{Op: "connect"}, fakeCmd{Op: "publish", Channel: "a", Data: json.RawMessage("1")})
+	expectCmds(t, fc, fakeCmd{Op: "connect"}, fakeCmd{Op: "history", Channel: "a"})
 	fc.close(client.CloseRestart, "")
 	if err := <-errc; !errors.Is(err, client.ErrNotConnected) {
-		t.Errorf("Publish across a disconnect: %v, want ErrNotConnected", err)
+		t.Errorf("History across a disconnect: %v, want ErrNotConnected", err)
 	}
 }
 

@@ -27,6 +27,6 @@ func Example() {
 	defer c.Close()
 
 	if _, err := c.Publish(ctx, "chat:lobby", map[string]string{"text": "hello"}, "msg-1"); err != nil {
-		slog.Warn("publish", "err", err) // ErrNotConnected until the first connect
+		slog.Warn("publish", "err", err) // retried with key msg-1 until ctx ended
 	}
 }
