@@ -59,7 +59,7 @@ func build(cfg config.Config, log *slog.Logger, tracer trace.Tracer) (*node, err
 		MetaTTL: cfg.ChannelMetaTTL, MaxChannels: cfg.HistoryChannels, Metrics: bm}, h)
 	if cfg.RedisURL != "" {
 		if b, err = broker.NewRedis(broker.RedisOptions{URL: cfg.RedisURL, HistorySize: cfg.HistorySize,
-			HistoryTTL: cfg.HistoryTTL, Node: nodeInfo, Log: log, Metrics: bm}, h); err != nil {
+			HistoryTTL: cfg.HistoryTTL, MetaTTL: cfg.ChannelMetaTTL, Node: nodeInfo, Log: log, Metrics: bm}, h); err != nil {
 			return nil, fmt.Errorf("--redis-url: %w", err)
 		}
 	}
@@ -94,8 +94,7 @@ func (n *node) close() {
 
 // newVerifier builds the token verifier, or nil in --dev without a key.
 func newVerifier(cfg config.Config) (*auth.Verifier, error) {
-	ac := auth.Config{Secret: []byte(cfg.JWTSecret), Audience: cfg.JWTAudience, Issuer: cfg.JWTIssuer,
-		Leeway: cfg.JWTLeeway}
+	ac := auth.Config{Secret: []byte(cfg.JWTSecret), Audience: cfg.JWTAudience, Issuer: cfg.JWTIssuer}
 	if cfg.JWTPublicKey != "" {
 		pem, err := os.ReadFile(cfg.JWTPublicKey)
 		if err != nil {

@@ -1,0 +1,136 @@
+package main
+
+// Issue 9, item 5: per-channel state is bounded, over real sockets. A node
+// without Redis forgets channels that never had a publication once their
+// subscribers left, forgets published ones --channel-meta-ttl after their
+// last publication, and keeps at most --history-max-channels of those,
+// evicting the one published longest ago into a new epoch. With Redis, the
+// meta key lives --channel-meta-ttl.
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/wsgateway/wsgateway/service/internal/testredis"
+)
+
+// brokerChannels is the in-process broker's channel count, -1 when the node
+// does not expose it.
+func brokerChannels(t *testing.T, g *gw) float64 {
+	t.Helper()
+	v, ok := series(scrape(t, g), "wsgateway_broker_channels")
+	if !ok {
+		return -1
+	}
+	return v
+}
+
+// waitNoChannels waits until g's broker holds no channel.
+func waitNoChannels(t *testing.T, g *gw) {
+	t.Helper()
+	waitUntil(t, func() string {
+		if n := brokerChannels(t, g); n != 0 {
+			return fmt.Sprintf("the broker still holds %v channels (-1: not exposed)", n)
+		}
+		return ""
+	})
+}
+
+func TestUnpublishedChannelsLeaveNoState(t *testing.T) {
+	g := startNode(t, "--dev", "--command-rate", "0", "--history-ttl", "1s", "--channel-meta-ttl", "2s")
+	w := connected(t, g, "")
+	const n = 300
+	var first string
+	for i := range n {
+		ch := fmt.Sprintf("churn:%d", i)
+		res := w.result(w.call(map[string]any{"op": "subscribe", "channel": ch}))
+		if i == 0 {
+			first, _ = res["epoch"].(string)
+		}
+		w.result(w.call(map[string]any{"op": "unsubscribe", "channel": ch}))
+	}
+	waitNoChannels(t, g)
+	res := w.result(w.call(map[string]any{"op": "subscribe", "channel": "churn:0"}))
+	if epoch, _ := res["epoch"].(string); epoch == first || num(res["offset"]) != 0 {
+		t.Errorf("churn:0 subscribed again at offset %v in epoch %q, want offset 0 in a new epoch (old %q)", res["offset"], epoch, first)
+	}
+}
+
+func TestPublishedChannelsExpireAfterMetaTTL(t *testing.T) {
+	g := startNode(t, "--dev", "--history-ttl", "1s", "--channel-meta-ttl", "2s")
+	const n = 50
+	var first string
+	for i := range n {
+		res := apiPublish(t, g, "", fmt.Sprintf("pub:%d", i), `{"n":1}`)
+		if i == 0 {
+			first, _ = res["epoch"].(string)
+		}
+	}
+	// Reads do not keep a channel's position: only publications do.
+	waitUntil(t, func() string {
+		if off, epoch := position(t, g, "pub:0"); off != 0 || epoch == first {
+			return fmt.Sprintf("pub:0 still at offset %d in epoch %q after --channel-meta-ttl", off, epoch)
+		}
+		return ""
+	})
+	waitNoChannels(t, g)
+	res := apiPublish(t, g, "", "pub:0", `{"n":2}`)
+	if epoch, _ := res["epoch"].(string); num(res["offset"]) != 1 || epoch == first {
+		t.Errorf("pub:0 published again at %v in epoch %q, want offset 1 in a new epoch (old %q)", res["offset"], epoch, first)
+	}
+}
+
+func TestHistoryMaxChannelsEvictsOldestIdle(t *testing.T) {
+	g := startNode(t, "--dev", "--history-max-channels", "3")
+	live := connected(t, g, "")
+	sub := live.result(live.call(map[string]any{"op": "subscribe", "channel": "b"}))
+	for _, ch := range []string{"a", "b", "c", "a", "d"} { // d is one too many: b is the idlest
+		apiPublish(t, g, "", ch, `{"on":"`+ch+`"}`)
+	}
+	if m := live.next(); m["push"] != "pub" || m["channel"] != "b" || num(m["offset"]) != 1 || m["epoch"] != sub["epoch"] {
+		t.Fatalf("live subscriber of b got %v, want b's offset 1 in epoch %v", m, sub["epoch"])
+	}
+	if off, epoch := position(t, g, "b"); off != 0 || epoch == sub["epoch"] {
+		t.Fatalf("b at offset %d in epoch %q after a fourth channel was published, want offset 0 in a new epoch (old %v)", off, epoch, sub["epoch"])
+	}
+	for ch, want := range map[string]uint64{"a": 2, "c": 1, "d": 1} {
+		if off, _ := position(t, g, ch); off != want {
+			t.Errorf("%s at offset %d, want %d (kept)", ch, off, want)
+		}
+	}
+	if got := metricSample(t, g, "wsgateway_history_evictions_total"); got != 1 {
+		t.Errorf("wsgateway_history_evictions_total = %v, want 1", got)
+	}
+
+	// A client that saw b's offset 1 is told to resync, not recovered into
+	// the new stream.
+	late := connected(t, g, "")
+	rec := late.result(late.call(map[string]any{"op": "subscribe", "channel": "b", "recover": true,
+		"offset": 1, "epoch": sub["epoch"]}))
+	if rec["recovered"] != false {
+		t.Errorf("recovery of b from offset 1 in its evicted epoch: %v, want recovered:false", rec)
+	}
+	// b's next publication starts the new epoch: the live subscriber, still
+	// in the old one, is told (unsub) instead of receiving it as offset 2.
+	res := apiPublish(t, g, "", "b", `{"on":"b again"}`)
+	if res["epoch"] == sub["epoch"] || num(res["offset"]) != 1 {
+		t.Errorf("b published again at %v in epoch %v, want offset 1 in a new epoch", res["offset"], res["epoch"])
+	}
+	if m := live.next(); m["push"] != "unsub" || m["channel"] != "b" {
+		t.Errorf("live subscriber of b got %v, want an unsub push", m)
+	}
+}
+
+func TestRedisMetaKeyLivesChannelMetaTTL(t *testing.T) {
+	srv := testredis.Start(t, testredis.Options{})
+	g := startNode(t, "--dev", "--redis-url", srv.URL(), "--history-ttl", "1s", "--channel-meta-ttl", "3s")
+	apiPublish(t, g, "", "ttl", `1`)
+	ttl, err := srv.Client().PTTL(t.Context(), "wsg:{ttl}:m").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl <= 0 || ttl > 3*time.Second {
+		t.Errorf("the channel's meta key expires in %v, want within --channel-meta-ttl (3s)", ttl)
+	}
+}
