@@ -94,7 +94,8 @@ func (n *node) close() {
 
 // newVerifier builds the token verifier, or nil in --dev without a key.
 func newVerifier(cfg config.Config) (*auth.Verifier, error) {
-	ac := auth.Config{Secret: []byte(cfg.JWTSecret), Audience: cfg.JWTAudience, Issuer: cfg.JWTIssuer}
+	ac := auth.Config{Secret: []byte(cfg.JWTSecret), Audience: cfg.JWTAudience, Issuer: cfg.JWTIssuer,
+		Leeway: cfg.JWTLeeway}
 	if cfg.JWTPublicKey != "" {
 		pem, err := os.ReadFile(cfg.JWTPublicKey)
 		if err != nil {
