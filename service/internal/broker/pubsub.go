@@ -379,10 +379,10 @@ func (s *subscriptions) checkPositions(ctx context.Context) {
 }
 
 // Position checks: how often, and how many channels per pipelined round trip.
-const (
-	checkEvery = 5 * time.Second
-	checkBatch = 500
-)
+// checkEvery is a variable only so that tests can shorten it.
+var checkEvery = 5 * time.Second
+
+const checkBatch = 500
 
 func (s *subscriptions) confirmedChannels() ([]string, []*chanSub) {
 	s.mu.Lock()
@@ -405,6 +405,7 @@ func (s *subscriptions) checkBatch(ctx context.Context, names []string, subs []*
 		_, err := s.r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, ch := range names {
 				cmds[i] = p.HMGet(ctx, metaKey(ch), "o", "e")
+				s.renewIfEmpty(ctx, p, ch, subs[i])
 			}
 			return nil
 		})

@@ -116,7 +116,7 @@ func (r *Redis) History(ctx context.Context, ch string, q protocol.HistoryQuery)
 	err := r.g.do(ctx, "history", func(ctx context.Context) error {
 		var err error
 		res, err = historyScript.Run(ctx, r.rdb, []string{metaKey(ch), streamKey(ch)},
-			newEpochID(), r.opts.MetaTTL.Milliseconds(), mode, q.Since, q.Limit).Slice()
+			newEpochID(), r.emptyTTL().Milliseconds(), mode, q.Since, q.Limit).Slice()
 		return err
 	})
 	if err != nil {

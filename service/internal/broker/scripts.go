@@ -67,7 +67,11 @@ return {off, epoch, 0}
 // starting the channel's meta (offset 0, a new epoch) when it has none, so a
 // subscriber to a silent channel gets an epoch it can recover with later.
 //
-// KEYS: meta, stream. ARGV: new epoch, meta ttl ms, mode ("since",
+// The meta it starts expires after Redis.emptyTTL unless a publication
+// comes: a read leaves nothing behind for long, and the position checks renew
+// it while a node subscribes.
+//
+// KEYS: meta, stream. ARGV: new epoch, ttl ms of a meta it starts, mode ("since",
 // "latest" or "position"), since offset, limit (0: all).
 // Returns {offset, epoch, entries}; "latest" entries are newest first.
 var historyScript = redis.NewScript(`
