@@ -16,17 +16,28 @@ func marshalData(data any) (json.RawMessage, error) {
 	return json.Marshal(data)
 }
 
-// Presence lists the connections subscribed to channel, cluster-wide.
+// Presence lists the connections subscribed to channel, cluster-wide: at
+// most the server's cap of them; PresenceCount tells how many there are.
 func (c *Client) Presence(ctx context.Context, channel string) ([]PresenceEntry, error) {
-	var res presenceResult
-	if err := c.do(ctx, command{Op: "presence", Channel: channel}, &res); err != nil {
-		return nil, err
+	res, err := c.PresenceCount(ctx, channel, 0)
+	return res.Users, err
+}
+
+// PresenceCount is Presence with the count of all connections present and
+// a limit on the list (0: the server's cap).
+func (c *Client) PresenceCount(ctx context.Context, channel string, limit int) (PresenceResult, error) {
+	var res PresenceResult
+	if err := c.do(ctx, command{Op: "presence", Channel: channel, Limit: limit}, &res); err != nil {
+		return PresenceResult{}, err
 	}
-	return res.Users, nil
+	return res, nil
 }
 
 // History reads channel's history: with since, the publications after that
-// offset (at most limit of them, when limit > 0); without, the latest limit.
+// offset (at most limit of them); without, the latest limit. A limit of 0
+// asks for the server's default page (100); the server caps it at 1000. A
+// page may end early at the server's byte budget, and then says Truncated:
+// call again with since set to the last offset received.
 func (c *Client) History(ctx context.Context, channel string, since *uint64, limit int) (HistoryResult, error) {
 	cmd := command{Op: "history", Channel: channel, Limit: limit}
 	if since != nil {

@@ -59,9 +59,15 @@ type subscribeResult struct {
 	Publications []Publication `json:"publications"`
 }
 
-// presenceResult is the result of presence.
-type presenceResult struct {
+// PresenceResult is a presence answer: at most a page of the connections
+// present (the server's cap is 1000, or its reply byte budget), and how many
+// there are in all.
+type PresenceResult struct {
 	Users []PresenceEntry `json:"users"`
+	// Count is the number of connections present, listed or not.
+	Count int `json:"count"`
+	// Truncated is set when Users lists only some of them.
+	Truncated bool `json:"truncated"`
 }
 
 // Position is where a channel's stream stands: the offset of a publication
@@ -84,4 +90,7 @@ type HistoryResult struct {
 	Offset       uint64        `json:"offset"`
 	Epoch        string        `json:"epoch"`
 	Publications []Publication `json:"publications"`
+	// Truncated is set when the server's reply byte budget ended the page
+	// early: read on with since set to the last publication's offset.
+	Truncated bool `json:"truncated"`
 }

@@ -71,13 +71,14 @@ func build(cfg config.Config, log *slog.Logger, tracer trace.Tracer) (*node, err
 		Node: cfg.NodeID, Zone: cfg.Zone, PingInterval: cfg.PingInterval,
 		MaxSubscriptions: cfg.MaxSubscriptions, CommandRate: cfg.CommandRate, SendQueue: cfg.SendQueue,
 		Compression: cfg.Compression, Dev: cfg.Dev, Tracer: tracer,
+		SendQueueBytes: int(cfg.SendQueueBytes), MaxReplyBytes: int(cfg.MaxReplyBytes), MaxMessageBytes: cfg.MaxMessageBytes,
 	}, b, h, v, log, reg)
 	srv := server.New(server.Config{
 		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen, LocalNode: nodeInfo,
 		APIKey: cfg.APIKey, Dev: cfg.Dev, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
 		MaxConnections: cfg.MaxConnections, ConnectRate: cfg.ConnectRate, MaxMessageBytes: cfg.MaxMessageBytes,
 		Compression: cfg.Compression, DrainDelay: cfg.DrainDelay, DrainWindow: cfg.DrainWindow, Pprof: cfg.Pprof,
-		Tracer: tracer,
+		Tracer: tracer, MaxReplyBytes: int(cfg.MaxReplyBytes),
 	}, sm, b, h, reg, reg, log)
 	return &node{broker: b, server: srv}, nil
 }

@@ -116,13 +116,13 @@ func (r *Redis) History(ctx context.Context, ch string, q protocol.HistoryQuery)
 	err := r.g.do(ctx, "history", func(ctx context.Context) error {
 		var err error
 		res, err = historyScript.Run(ctx, r.rdb, []string{metaKey(ch), streamKey(ch)},
-			newEpochID(), r.emptyTTL().Milliseconds(), mode, q.Since, q.Limit).Slice()
+			newEpochID(), r.emptyTTL().Milliseconds(), mode, q.Since, q.Limit, max(q.MaxBytes, 0)).Slice()
 		return err
 	})
 	if err != nil {
 		return protocol.History{}, fmt.Errorf("history %s: %w", ch, err)
 	}
-	return decodeHistory(ch, res, mode == "latest")
+	return decodeHistory(ch, res, mode == "latest" && q.MaxBytes <= 0)
 }
 
 // decodeHistory turns the script's answer into ascending publications.
@@ -131,8 +131,12 @@ func decodeHistory(ch string, res []any, newestFirst bool) (protocol.History, er
 	epoch, _ := res[1].(string)
 	entries, _ := res[2].([]any)
 	// Never nil, as Memory answers: an empty history is an empty list.
+	var truncated int64
+	if len(res) > 3 {
+		truncated, _ = res[3].(int64)
+	}
 	h := protocol.History{Position: protocol.Position{Offset: uint64(off), Epoch: epoch},
-		Publications: make([]*protocol.Publication, 0, len(entries))}
+		Publications: make([]*protocol.Publication, 0, len(entries)), Truncated: truncated == 1}
 	for i := range entries {
 		e := entries[i]
 		if newestFirst {

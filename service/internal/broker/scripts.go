@@ -72,8 +72,12 @@ return {off, epoch, 0}
 // it while a node subscribes.
 //
 // KEYS: meta, stream. ARGV: new epoch, ttl ms of a meta it starts, mode ("since",
-// "latest" or "position"), since offset, limit (0: all).
-// Returns {offset, epoch, entries}; "latest" entries are newest first.
+// "latest" or "position"), since offset, limit (0: all), byte budget (0:
+// none).
+// Returns {offset, epoch, entries, truncated}; "latest" entries are newest
+// first, except with a budget: then they are read in ascending order, chunk
+// by chunk, from the oldest of the latest limit, and reading stops at the
+// budget (always at least one entry), so a huge history is never loaded.
 var historyScript = redis.NewScript(`
 local epoch = redis.call('HGET', KEYS[1], 'e')
 local off = 0
@@ -86,7 +90,36 @@ else
   off = tonumber(redis.call('HGET', KEYS[1], 'o'))
 end
 local limit = tonumber(ARGV[5])
+local budget = tonumber(ARGV[6])
 local entries = {}
+if budget > 0 and ARGV[3] ~= 'position' then
+  local start = '-'
+  if ARGV[3] == 'since' then
+    start = '(' .. ARGV[4] .. '-0'
+  elseif limit > 0 and off > limit then
+    start = '(' .. (off - limit) .. '-0'
+  end
+  local used = 0
+  while limit == 0 or #entries < limit do
+    local want = 32
+    if limit > 0 and limit - #entries < want then
+      want = limit - #entries
+    end
+    local chunk = redis.call('XRANGE', KEYS[2], start, '+', 'COUNT', want)
+    for _, e in ipairs(chunk) do
+      used = used + string.len(e[2][2]) + 64
+      if used > budget and #entries > 0 then
+        return {off, epoch, entries, 1}
+      end
+      entries[#entries + 1] = e
+      start = '(' .. e[1]
+    end
+    if #chunk < want then
+      break
+    end
+  end
+  return {off, epoch, entries, 0}
+end
 if ARGV[3] == 'since' then
   local start = '(' .. ARGV[4] .. '-0'
   if limit > 0 then
@@ -101,7 +134,7 @@ elseif ARGV[3] == 'latest' then
     entries = redis.call('XREVRANGE', KEYS[2], '+', '-')
   end
 end
-return {off, epoch, entries}
+return {off, epoch, entries, 0}
 `)
 
 // presenceScript lists live presence entries and drops expired ones.

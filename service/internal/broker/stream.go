@@ -122,9 +122,26 @@ func (s *stream) history(q protocol.HistoryQuery) protocol.History {
 	} else if q.Limit > 0 && n > q.Limit {
 		lo = n - q.Limit
 	}
-	pubs := make([]*protocol.Publication, 0, hi-lo)
-	for i := lo; i < hi; i++ {
-		pubs = append(pubs, s.at(i))
+	h := protocol.History{Position: s.pos}
+	if q.MaxBytes > 0 {
+		hi, h.Truncated = s.withinBudget(lo, hi, q.MaxBytes)
 	}
-	return protocol.History{Position: s.pos, Publications: pubs}
+	h.Publications = make([]*protocol.Publication, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		h.Publications = append(h.Publications, s.at(i))
+	}
+	return h
+}
+
+// withinBudget returns the end of the longest run from lo whose size fits
+// budget (at least one publication), and whether that cut the run short.
+func (s *stream) withinBudget(lo, hi, budget int) (int, bool) {
+	used := 0
+	for i := lo; i < hi; i++ {
+		used += protocol.PublicationSize(s.at(i))
+		if used > budget && i > lo {
+			return i, true
+		}
+	}
+	return hi, false
 }

@@ -50,6 +50,7 @@ func runBrokerSuite(t *testing.T, newBroker func(t *testing.T, h Handler) broker
 		{"history without since returns the latest", testHistoryLatest},
 		{"history with since returns what follows", testHistorySince},
 		{"history is bounded", testHistoryBounded},
+		{"history stops at the byte budget", testHistoryBudget},
 		{"empty channel has offset 0 and a stable epoch", testEmptyChannel},
 		{"idempotency key publishes once", testIdempotentRepeat},
 		{"different idempotency keys publish", testIdempotentDifferentKeys},

@@ -77,7 +77,9 @@ var (
 	CloseNormal        = Disconnect{1000, "normal"}
 	CloseGoingAway     = Disconnect{1001, "node going away"}
 	CloseUnsupported   = Disconnect{1003, "binary frames are not supported"}
+	CloseProtocolError = Disconnect{1002, "protocol error"}
 	CloseInvalidUTF8   = Disconnect{1007, "invalid UTF-8"}
+	CloseBadDeflate    = Disconnect{1007, "invalid compressed data"}
 	ClosePolicy        = Disconnect{1008, "three malformed frames in a row"}
 	CloseTooBig        = Disconnect{1009, "frame too big"}
 	CloseInternal      = Disconnect{1011, "internal error"}
@@ -93,4 +95,4 @@ var (
 )
 
 // CloseCodes lists every close code the server sends, for metrics.
-var CloseCodes = []int{1000, 1001, 1003, 1006, 1007, 1008, 1009, 1011, 1012, 1013, 4001, 4003, 4008, 4009, 4029}
+var CloseCodes = []int{1000, 1001, 1002, 1003, 1006, 1007, 1008, 1009, 1011, 1012, 1013, 4001, 4003, 4008, 4009, 4029}

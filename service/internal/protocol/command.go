@@ -87,9 +87,9 @@ func (c *Command) validate() *Error {
 			return Errorf(CodeBadRequest, "refresh needs a token")
 		}
 		return nil
-	case OpSubscribe, OpUnsubscribe, OpPresence:
+	case OpSubscribe, OpUnsubscribe:
 		return c.validChannel()
-	case OpHistory:
+	case OpHistory, OpPresence:
 		if c.Limit < 0 {
 			return Errorf(CodeBadRequest, "limit must not be negative")
 		}

@@ -54,6 +54,19 @@ type HistoryQuery struct {
 	// Limit caps the number returned; 0 means no cap. Without Since the latest
 	// Limit publications are returned, with Since the first Limit after it.
 	Limit int
+	// MaxBytes, when positive, is a budget on the publications' size
+	// (PublicationSize): the broker stops reading once the next one would
+	// exceed it and sets History.Truncated. The first one selected is always
+	// returned, so a reader paging with Since always progresses. Without
+	// Since and with a budget, the page starts at the oldest of the latest
+	// Limit publications, so that paging on with Since reaches the head.
+	MaxBytes int
+}
+
+// PublicationSize is the size a publication counts against a byte budget:
+// its encoded size within a result, give or take a few bytes of keys.
+func PublicationSize(p *Publication) int {
+	return len(p.Data) + len(p.Channel) + len(p.Epoch) + len(p.User) + 64
 }
 
 // History is a history answer: the stream position and publications in
@@ -61,6 +74,9 @@ type HistoryQuery struct {
 type History struct {
 	Position
 	Publications []*Publication
+	// Truncated is set when HistoryQuery.MaxBytes stopped the read before
+	// the Limit or the end of the stream.
+	Truncated bool
 }
 
 // NodeInfo describes one live gateway node, for GET /api/v1/nodes.

@@ -24,11 +24,18 @@ type HistoryResult struct {
 	Offset       uint64       `json:"offset"`
 	Epoch        string       `json:"epoch"`
 	Publications Publications `json:"publications"`
+	// Truncated: the reply's byte budget ended the page before the limit
+	// (or the head); the client reads on with since = the last offset.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // PresenceResult answers presence, on the socket and on the API.
 type PresenceResult struct {
 	Users []ClientInfo `json:"users"`
+	// Count is the number of connections present, listed or not.
+	Count int `json:"count"`
+	// Truncated: Users lists only part of them (limit or byte budget).
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Publications marshals as a JSON array of publication objects (never null).

@@ -129,11 +129,28 @@ func (s *Server) apiPresence(r *http.Request) (any, error) {
 	if err := checkChannel(ch); err != nil {
 		return nil, err
 	}
+	limit, perr := limitParam(r)
+	if perr != nil {
+		return nil, perr
+	}
 	users, err := s.broker.Presence(r.Context(), ch)
 	if err != nil {
 		return nil, err
 	}
-	return protocol.PresenceResult{Users: users}, nil
+	return protocol.CapPresence(users, limit, s.cfg.MaxReplyBytes), nil
+}
+
+// limitParam reads the optional limit query parameter (0 when absent).
+func limitParam(r *http.Request) (int, *protocol.Error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, protocol.Errorf(protocol.CodeBadRequest, "limit must be a non-negative integer")
+	}
+	return n, nil
 }
 
 func (s *Server) apiHistory(r *http.Request) (any, error) {
@@ -150,13 +167,11 @@ func (s *Server) apiHistory(r *http.Request) (any, error) {
 		}
 		hq.Since, hq.HasSince = n, true
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return nil, protocol.Errorf(protocol.CodeBadRequest, "limit must be a non-negative integer")
-		}
-		hq.Limit = n
+	limit, perr := limitParam(r)
+	if perr != nil {
+		return nil, perr
 	}
+	hq.Limit, hq.MaxBytes = protocol.HistoryLimit(limit), s.cfg.MaxReplyBytes
 	h, err := s.broker.History(r.Context(), ch, hq)
 	if err != nil {
 		return nil, err
@@ -165,7 +180,7 @@ func (s *Server) apiHistory(r *http.Request) (any, error) {
 	if pubs == nil {
 		pubs = protocol.Publications{}
 	}
-	return protocol.HistoryResult{Offset: h.Offset, Epoch: h.Epoch, Publications: pubs}, nil
+	return protocol.HistoryResult{Offset: h.Offset, Epoch: h.Epoch, Publications: pubs, Truncated: h.Truncated}, nil
 }
 
 func checkChannel(ch string) *protocol.Error {

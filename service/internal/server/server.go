@@ -41,6 +41,7 @@ type Config struct {
 	MaxConnections                 int
 	ConnectRate                    float64
 	MaxMessageBytes                int64
+	MaxReplyBytes                  int // byte budget of an API history or presence answer
 	Compression                    bool
 	DrainDelay, DrainWindow        time.Duration
 	Pprof                          bool // /debug/pprof/ on the admin port

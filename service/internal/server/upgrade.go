@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bufio"
 	"context"
+	"net"
 	"net/http"
 	"strings"
 
@@ -37,13 +39,16 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "node at connection limit", http.StatusServiceUnavailable)
 		return
 	}
+	if s.cfg.Compression {
+		w = guardedWriter{w}
+	}
 	conn, err := s.upgrader.Upgrade(w, r, nil) // writes its own 4xx on failure
 	if err != nil {
 		s.active.Add(-1)
 		connects.WithLabelValues(session.ConnectBadHandshake).Inc()
 		return
 	}
-	conn.SetReadLimit(s.cfg.MaxMessageBytes)
+	conn.SetReadLimit(wireLimit(s.cfg.MaxMessageBytes, s.cfg.Compression))
 	info := session.ConnInfo{Remote: ip.String(), Token: bearer(r)}
 	if s.cfg.Tracer != nil {
 		info.Trace = telemetry.FromHeaders(context.Background(), r.Header)
@@ -63,4 +68,38 @@ func bearer(r *http.Request) string {
 		return strings.TrimSpace(h[7:])
 	}
 	return ""
+}
+
+// wireLimit is gorilla's read limit, which counts bytes on the wire. The
+// contract's limit applies to the message as the session reads it, inflated
+// (the session enforces it while inflating); with compression the wire
+// limit leaves room for deflate's framing of incompressible data, so that a
+// message at the limit is not refused for its compressed form's overhead.
+func wireLimit(limit int64, compression bool) int64 {
+	if !compression {
+		return limit
+	}
+	return limit + limit/256 + 64
+}
+
+// guardedWriter hands gorilla/websocket a hijacked connection whose frames
+// are checked (session.GuardFrames) for what gorilla lets through once
+// permessage-deflate is on: RSV1 on a control or continuation frame.
+type guardedWriter struct{ http.ResponseWriter }
+
+// Hijack passes on the bytes net/http had already read from the client
+// through the guard, so that it sees the stream from its first byte.
+func (g guardedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(g.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	var buffered []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		buffered = append([]byte(nil), b...)
+	}
+	// gorilla reads nothing from an empty reader, and writes its handshake
+	// through the writer, which is net/http's and unchanged.
+	return session.GuardFrames(c, buffered), bufio.NewReadWriter(bufio.NewReaderSize(c, 16), brw.Writer), nil
 }

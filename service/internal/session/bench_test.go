@@ -23,8 +23,8 @@ import (
 // conn (nil when nothing is written). It is not served: no reader runs.
 func benchSession(conn *websocket.Conn, queue int, reg prometheus.Registerer) *Session {
 	m := newMetrics(reg)
-	s := &Session{id: "bench", mgr: &Manager{cfg: Config{SendQueue: queue}, m: m}, m: m, conn: conn}
-	s.out.init(queue)
+	s := &Session{id: "bench", mgr: &Manager{cfg: Config{SendQueue: queue, SendQueueBytes: 1 << 30}, m: m}, m: m, conn: conn}
+	s.out.init(queue, 1<<30)
 	return s
 }
 
@@ -190,6 +190,7 @@ func BenchmarkDeliverToOutbox(b *testing.B) {
 			sub.mu.Unlock()
 			s.out.mu.Lock()
 			s.out.items = s.out.items[:0]
+			s.out.queued, s.out.pushes = 0, 0
 			s.out.mu.Unlock()
 		}
 	}

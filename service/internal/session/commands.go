@@ -182,7 +182,7 @@ func (s *Session) presence(cmd *protocol.Command) {
 		s.replyFailure(ctx, cmd, err)
 		return
 	}
-	s.sendReply(protocol.AppendReply(nil, cmd.ID, protocol.PresenceResult{Users: users}))
+	s.sendReply(protocol.AppendReply(nil, cmd.ID, protocol.CapPresence(users, cmd.Limit, s.mgr.cfg.MaxReplyBytes)))
 }
 
 func (s *Session) history(cmd *protocol.Command) {
@@ -190,7 +190,9 @@ func (s *Session) history(cmd *protocol.Command) {
 		s.replyError(cmd.ID, protocol.Errorf(protocol.CodePermissionDenied, "no permission on %q", cmd.Channel))
 		return
 	}
-	q := protocol.HistoryQuery{Limit: cmd.Limit}
+	// The broker stops reading at the budget: a reply never holds more
+	// than about MaxReplyBytes, whatever the channel keeps.
+	q := protocol.HistoryQuery{Limit: protocol.HistoryLimit(cmd.Limit), MaxBytes: s.mgr.cfg.MaxReplyBytes}
 	if cmd.Since != nil {
 		q.Since, q.HasSince = *cmd.Since, true
 	}
@@ -202,7 +204,7 @@ func (s *Session) history(cmd *protocol.Command) {
 		return
 	}
 	s.sendReply(protocol.AppendReply(nil, cmd.ID, protocol.HistoryResult{
-		Offset: h.Offset, Epoch: h.Epoch, Publications: nonNil(h.Publications),
+		Offset: h.Offset, Epoch: h.Epoch, Publications: nonNil(h.Publications), Truncated: h.Truncated,
 	}))
 }
 

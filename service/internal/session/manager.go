@@ -21,9 +21,19 @@ type Config struct {
 	ConnectTimeout   time.Duration // first command deadline; 10 s in the contract
 	MaxSubscriptions int
 	CommandRate      float64 // commands per second per connection; 0: no limit
-	SendQueue        int     // items waiting per connection before 4008
-	Compression      bool    // write compressed frames where negotiated
-	Dev              bool    // anonymous clients with every permission
+	SendQueue        int     // pushes waiting per connection before 4008
+	// SendQueueBytes bounds each connection's backlog in bytes (queued plus
+	// being written, and a joining subscription's held publications); one
+	// more closes it with 4008.
+	SendQueueBytes int
+	// MaxReplyBytes is the byte budget of one history, recovery or presence
+	// reply.
+	MaxReplyBytes int
+	// MaxMessageBytes bounds a client message after inflating, enforced
+	// while reading: more closes with 1009.
+	MaxMessageBytes int64
+	Compression     bool // write compressed frames where negotiated
+	Dev             bool // anonymous clients with every permission
 	// Tracer records connect, subscribe and publish spans; nil: tracing off,
 	// and no tracing work at all.
 	Tracer trace.Tracer
@@ -55,6 +65,15 @@ func NewManager(cfg Config, b Broker, h *hub.Hub, v Verifier, log *slog.Logger, 
 	}
 	if cfg.SendQueue <= 0 {
 		cfg.SendQueue = 1024
+	}
+	if cfg.SendQueueBytes <= 0 {
+		cfg.SendQueueBytes = 4 << 20
+	}
+	if cfg.MaxReplyBytes <= 0 {
+		cfg.MaxReplyBytes = 1 << 20
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = 64 << 10
 	}
 	return &Manager{cfg: cfg, broker: b, hub: h, verifier: v, log: log, m: newMetrics(reg),
 		live: make(map[*Session]struct{})}

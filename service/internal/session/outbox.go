@@ -2,6 +2,7 @@ package session
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/wsgateway/wsgateway/service/internal/hub"
 	"github.com/wsgateway/wsgateway/service/internal/protocol"
@@ -13,6 +14,21 @@ type item struct {
 	kind itemKind
 	line []byte        // kindReply, kindUnsub
 	d    *hub.Delivery // kindPub
+}
+
+// itemOverhead is what an item costs a queue beyond its line: the item
+// itself and its share of the slice. It keeps a flood of empty lines (ping
+// replies) bounded by the byte budget too.
+const itemOverhead = int(unsafe.Sizeof(item{}))
+
+// size is what it counts against the queue's byte budget. A shared
+// publication counts its full line in every queue it sits in: each of them
+// keeps it alive.
+func (it item) size() int {
+	if it.kind == kindPub {
+		return len(it.d.Line) + itemOverhead
+	}
+	return len(it.line) + itemOverhead
 }
 
 type itemKind uint8
@@ -28,12 +44,22 @@ const (
 // blocking; exactly one writer goroutine drains it, started on demand when
 // the first item arrives and gone again when the queue is empty, so an idle
 // connection parks no writer goroutine and holds no write buffer.
+//
+// Two bounds hold at once: limitBytes on the bytes queued plus the bytes of
+// the batch being written (so the connection's whole backlog is bounded,
+// not just its waiting part), and limit on the number of pushes waiting.
+// Replies count only in bytes: a client's burst of commands in one frame
+// gets its replies (rate_limited ones included) rather than a 4008.
 type outbox struct {
-	mu      sync.Mutex
-	items   []item
-	spare   []item // the writer's previous batch, reused to avoid reallocating
-	limit   int
-	writing bool
+	mu         sync.Mutex
+	items      []item
+	spare      []item // the writer's previous batch, reused to avoid reallocating
+	limit      int    // pushes (pubs, unsubs, pings) waiting
+	limitBytes int    // bytes waiting plus in flight
+	pushes     int    // pushes in items
+	queued     int    // bytes in items
+	inflight   int    // bytes of the batch being written
+	writing    bool
 
 	// closing stops new items; the writer then sends reason's close frame
 	// once (closeSent) and closes done.
@@ -43,8 +69,8 @@ type outbox struct {
 	done      chan struct{}
 }
 
-func (o *outbox) init(limit int) {
-	o.limit = limit
+func (o *outbox) init(limit, limitBytes int) {
+	o.limit, o.limitBytes = limit, limitBytes
 	o.done = make(chan struct{})
 }
 
@@ -66,12 +92,36 @@ func (o *outbox) put(it item) (startWriter bool, res putResult, dropped int) {
 	if o.closing {
 		return false, refused, 1
 	}
-	if len(o.items) >= o.limit {
+	size, push := it.size(), it.kind != kindReply
+	if o.over(size, push) {
 		dropped = len(o.items) + 1
 		return o.overflowLocked(), overflowed, dropped
 	}
 	o.items = append(o.items, it)
+	o.queued += size
+	if push {
+		o.pushes++
+	}
 	return o.wake(), queued, 0
+}
+
+// over reports whether an item of size would break a bound. An item alone
+// in an empty queue is always taken, so that one publication larger than
+// the budget (a misconfiguration) cannot evict every subscriber. Callers
+// hold mu.
+func (o *outbox) over(size int, push bool) bool {
+	if push && o.pushes >= o.limit {
+		return true
+	}
+	backlog := o.queued + o.inflight
+	return backlog > 0 && backlog+size > o.limitBytes
+}
+
+// dropQueued forgets what waits (not the batch in flight). Callers hold mu.
+func (o *outbox) dropQueued() {
+	clear(o.items)
+	o.items = o.items[:0]
+	o.queued, o.pushes = 0, 0
 }
 
 // overflow closes the session as a slow consumer, dropping what waits. It
@@ -87,8 +137,7 @@ func (o *outbox) overflow() (startWriter, started bool) {
 }
 
 func (o *outbox) overflowLocked() bool {
-	clear(o.items)
-	o.items = o.items[:0]
+	o.dropQueued()
 	o.closing, o.reason = true, protocol.CloseSlowConsumer
 	return o.wake()
 }
@@ -128,8 +177,7 @@ func (o *outbox) peerClosed(reason protocol.Disconnect) bool {
 	}
 	if !o.closeSent {
 		o.closeSent = true
-		clear(o.items)
-		o.items = o.items[:0]
+		o.dropQueued()
 		if !o.writing {
 			o.signalDone()
 		}
@@ -147,8 +195,10 @@ func (o *outbox) next(prev []item) (batch []item, sendClose bool, reason protoco
 		clear(prev)
 		o.spare = prev[:0]
 	}
+	o.inflight = 0 // prev is written
 	if len(o.items) > 0 && !o.closeSent {
 		batch, o.items, o.spare = o.items, o.spare, nil
+		o.inflight, o.queued, o.pushes = o.queued, 0, 0
 		return batch, false, o.reason
 	}
 	if o.closing && !o.closeSent {
@@ -170,8 +220,8 @@ func (o *outbox) fail() {
 	if o.reason.Code == 0 {
 		o.reason = protocol.Disconnect{Code: 1006, Reason: "write failed"}
 	}
-	clear(o.items)
-	o.items = o.items[:0]
+	o.dropQueued()
+	o.inflight = 0
 	o.signalDone()
 }
 

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -52,6 +51,10 @@ type Session struct {
 	lastLimited  time.Time // last command refused by the rate limit
 	malformed    int       // malformed frames in a row
 
+	// stall is the write watchdog, owned by the writer goroutine (there is
+	// at most one at a time); nil until the first write.
+	stall *time.Timer
+
 	expiresAt   atomic.Int64 // token expiry, Unix nanoseconds; 0: none
 	expiryTimer *time.Timer
 	pingTimer   atomic.Pointer[time.Timer]
@@ -66,7 +69,7 @@ type Session struct {
 // and the session has left the hub and the broker's presence.
 func (m *Manager) Serve(conn *websocket.Conn, info ConnInfo) {
 	s := &Session{id: newID(), mgr: m, m: m.m, conn: conn, info: info}
-	s.out.init(m.cfg.SendQueue)
+	s.out.init(m.cfg.SendQueue, m.cfg.SendQueueBytes)
 	if m.cfg.CommandRate > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(m.cfg.CommandRate), int(2*m.cfg.CommandRate))
 	}
@@ -93,22 +96,42 @@ func (s *Session) readLoop() {
 			return
 		}
 		if closing, _ := s.out.state(); closing {
-			_, _ = io.Copy(io.Discard, r) // wait for the peer's close frame
+			// Waiting for the peer's close frame: NextReader skips this
+			// message's frames unread, so a compressed one is not inflated.
 			continue
 		}
 		if mt != websocket.TextMessage {
 			s.Close(protocol.CloseUnsupported)
 			continue
 		}
-		buf := s.mgr.getBuf()
-		if _, err := buf.ReadFrom(r); err != nil {
-			s.mgr.putBuf(buf)
-			s.readFailed(err)
+		if !s.readMessage(r) {
 			return
 		}
-		s.handleFrame(buf.Bytes())
-		s.mgr.putBuf(buf)
 	}
+}
+
+// readMessage reads one message (inflating it when compressed) and handles
+// it. The limit applies to the message as inflated, while it is read: a
+// deflate bomb never costs more than --max-message-bytes + 1 of buffer.
+// It reports false when the connection is unusable.
+func (s *Session) readMessage(r io.Reader) bool {
+	bp := s.mgr.getBuf()
+	defer s.mgr.putBuf(bp)
+	var tooBig bool
+	var err error
+	*bp, tooBig, err = readLimited((*bp)[:0], r, s.mgr.cfg.MaxMessageBytes)
+	switch {
+	case tooBig:
+		s.Close(protocol.CloseTooBig)
+	case badDeflate(err):
+		s.Close(protocol.CloseBadDeflate)
+	case err != nil:
+		s.readFailed(err)
+		return false
+	default:
+		s.handleFrame(*bp)
+	}
+	return true
 }
 
 func (s *Session) handleFrame(frame []byte) {
@@ -141,6 +164,10 @@ func (s *Session) readFailed(err error) {
 	switch {
 	case errors.Is(err, websocket.ErrReadLimit):
 		s.out.peerClosed(protocol.CloseTooBig) // gorilla already sent 1009
+	case errors.Is(err, ErrReservedBit):
+		s.Close(protocol.CloseProtocolError) // the writer still works
+	case isProtocolError(err):
+		s.out.peerClosed(protocol.CloseProtocolError) // gorilla already sent 1002
 	case errors.As(err, &ce):
 		// A close frame went through onPeerClose, which recorded it, and
 		// this changes nothing. But gorilla also reports a connection lost
@@ -257,17 +284,17 @@ func (s *Session) teardown() {
 	s.m.Connections.Dec()
 }
 
-func (m *Manager) getBuf() *bytes.Buffer {
-	if b, ok := m.bufs.Get().(*bytes.Buffer); ok {
+func (m *Manager) getBuf() *[]byte {
+	if b, ok := m.bufs.Get().(*[]byte); ok {
 		return b
 	}
-	return new(bytes.Buffer)
+	return new([]byte)
 }
 
-func (m *Manager) putBuf(b *bytes.Buffer) {
-	if b.Cap() > 64<<10 {
+func (m *Manager) putBuf(b *[]byte) {
+	if cap(*b) > 64<<10 {
 		return // one huge frame must not pin a huge buffer
 	}
-	b.Reset()
+	*b = (*b)[:0]
 	m.bufs.Put(b)
 }

@@ -64,7 +64,9 @@ func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Com
 	}
 	q := positionOnly
 	if cmd.Recover {
-		q.Since = cmd.Offset
+		// A recovery that does not fit the reply budget is refused
+		// (recovered:false, the client resyncs) rather than loaded.
+		q.Since, q.MaxBytes = cmd.Offset, s.mgr.cfg.MaxReplyBytes
 	}
 	h, err := s.mgr.broker.History(ctx, sub.channel, q)
 	if err != nil {
@@ -86,7 +88,7 @@ func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Com
 // recovered reports whether h holds exactly the publications after the
 // client's position, in the client's epoch.
 func recovered(cmd *protocol.Command, h protocol.History) bool {
-	if cmd.Epoch != h.Epoch || cmd.Offset > h.Offset {
+	if h.Truncated || cmd.Epoch != h.Epoch || cmd.Offset > h.Offset {
 		return false
 	}
 	missed := h.Offset - cmd.Offset

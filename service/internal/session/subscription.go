@@ -40,6 +40,9 @@ type subscription struct {
 	offset  uint64 // last offset sent to the client (or covered by the reply)
 	epoch   string
 	pending []*hub.Delivery // held back while joining
+	// pendingBytes is what pending counts against --send-queue-bytes: a
+	// subscription joining slowly must not hold more than the queue could.
+	pendingBytes int
 }
 
 // Deliver implements hub.Subscriber. It never blocks: it only appends to the
@@ -49,13 +52,15 @@ func (sub *subscription) Deliver(d *hub.Delivery) {
 	defer sub.mu.Unlock()
 	switch sub.state {
 	case stateJoining:
-		if len(sub.pending) >= sub.s.mgr.cfg.SendQueue {
+		size := len(d.Line) + itemOverhead
+		if len(sub.pending) >= sub.s.mgr.cfg.SendQueue || sub.pendingBytes+size > sub.s.mgr.cfg.SendQueueBytes {
 			sub.state = stateGone
-			sub.pending = nil
+			sub.pending, sub.pendingBytes = nil, 0
 			sub.s.evictSlow()
 			return
 		}
 		sub.pending = append(sub.pending, d)
+		sub.pendingBytes += size
 	case stateLive:
 		sub.forward(d)
 	}
@@ -90,7 +95,7 @@ func (sub *subscription) activate(reply []byte, pos protocol.Position) {
 	sub.s.sendReply(reply)
 	sub.state, sub.offset, sub.epoch = stateLive, pos.Offset, pos.Epoch
 	pending := sub.pending
-	sub.pending = nil
+	sub.pending, sub.pendingBytes = nil, 0
 	for _, d := range pending {
 		if sub.state != stateLive {
 			return
@@ -103,7 +108,7 @@ func (sub *subscription) activate(reply []byte, pos protocol.Position) {
 func (sub *subscription) end() {
 	sub.mu.Lock()
 	sub.state = stateGone
-	sub.pending = nil
+	sub.pending, sub.pendingBytes = nil, 0
 	sub.mu.Unlock()
 }
 

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// publishBig publishes n publications of size bytes each on channel
+// through the API, with their index in the first bytes of data.
+func publishBig(t *testing.T, g *gw, channel string, n, size int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		data := fmt.Sprintf("%08d", i) + strings.Repeat("x", size-8)
+		if code, body := apiCall(t, g, "POST", "/api/v1/publish", "", fmt.Sprintf(`{"channel":%q,"data":%q}`, channel, data)); code != http.StatusOK {
+			t.Fatalf("publish %d: %d %v", i, code, body)
+		}
+	}
+}
+
+// liveHeap returns the bytes of live heap after a collection: what the
+// process (the node runs in it) holds right now.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestHistoryFloodOnANeverReadingConnection: a client with read permission
+// that never reads sends one 2 KB frame of 30 history commands on a channel
+// holding 100 x 60 KB. Its replies are bounded in bytes (--max-reply-bytes
+// each, --send-queue-bytes in all), so it is closed 4008 as a slow consumer
+// while the node holds a few MiB for it, not the 180 MB asked for.
+func TestHistoryFloodOnANeverReadingConnection(t *testing.T) {
+	g := startNode(t, "--dev", "--command-rate", "0")
+	publishBig(t, g, "big:a", 100, 60<<10)
+	w := dialSmallBuffer(t, g)
+	w.result(w.call(map[string]any{"op": "connect"}))
+	lines := make([]string, 30)
+	for i := range lines {
+		lines[i] = fmt.Sprintf(`{"id":%d,"op":"history","channel":"big:a","limit":1000}`, 10+i)
+	}
+	base := liveHeap()
+	w.send(strings.Join(lines, "\n")) // and never read again until closed
+
+	if !eventually(15*time.Second, func() bool {
+		return metricSample(t, g, "wsgateway_slow_consumer_disconnects_total") == 1
+	}) {
+		t.Fatalf("not closed as a slow consumer; the node holds %d MiB more than before", (liveHeap()-base)>>20)
+	}
+	// The budget: 4 MiB queued or being written, and the 1 MiB reply being
+	// refused; the socket buffers are the kernel's.
+	if held := int64(liveHeap()) - int64(base); held > 16<<20 {
+		t.Fatalf("the node holds %d MiB more for the stalled connection, want at most 16", held>>20)
+	}
+	if code := w.closed(10 * time.Second); code != 4008 {
+		t.Fatalf("closed with %d, want 4008", code)
+	}
+	waitMetric(t, g, `wsgateway_disconnects_total{code="4008"} 1`)
+}
+
+// historyPage reads one page on the socket and returns its offsets and
+// whether it says it was truncated.
+func historyPage(t *testing.T, w *wsConn, cmd map[string]any) ([]uint64, bool) {
+	t.Helper()
+	cmd["op"], cmd["channel"] = "history", "page:a"
+	res := w.result(w.call(cmd))
+	return pubOffsets(t, res), res["truncated"] == true
+}
+
+// TestHistoryPagesWithinTheReplyBudget: a history page stops at
+// --max-reply-bytes and says truncated:true; without since it starts at the
+// oldest of the latest limit, so paging on with since = the last offset
+// returns every publication exactly once, the last page untruncated. A
+// history without limit is a page of 100, and limit is capped at 1000. The
+// API answers the same.
+func TestHistoryPagesWithinTheReplyBudget(t *testing.T) {
+	g := startNode(t, "--dev", "--max-reply-bytes", "65536", "--history-size", "2000")
+	publishBig(t, g, "page:a", 30, 10<<10) // 300 KB: five pages of 6
+	w := connected(t, g, "")
+
+	var got []uint64
+	offs, truncated := historyPage(t, w, map[string]any{"limit": 25})
+	for {
+		if len(offs) == 0 {
+			t.Fatalf("an empty page after %v", got)
+		}
+		got = append(got, offs...)
+		if !truncated {
+			break
+		}
+		offs, truncated = historyPage(t, w, map[string]any{"since": got[len(got)-1], "limit": 25})
+	}
+	if want := seq(6, 30); !equal(got, want) {
+		t.Fatalf("paged offsets %v, want 6..30 each once", got)
+	}
+	if pages := len(got)/6 + 1; pages < 4 {
+		t.Fatalf("%d pages: the budget did not cut them", pages)
+	}
+
+	_, res := apiCall(t, g, "GET", "/api/v1/history?channel=page:a&since=10", "", "")
+	if offs := pubOffsets(t, res); res["truncated"] != true || len(offs) == 0 || offs[0] != 11 || len(offs) > 7 {
+		t.Fatalf("API page since 10: offsets %v, truncated %v; want a truncated page from 11", offs, res["truncated"])
+	}
+
+	publishN(t, g, "page:a", 1500) // small ones
+	// Without the cap, limit 5000 would start at offset 1. The page from
+	// 531 may then end at the budget, as any page.
+	offs, truncated = historyPage(t, w, map[string]any{})
+	if truncated || len(offs) != 100 || offs[0] != 1431 {
+		t.Fatalf("no limit: %d publications from %v (truncated %v), want 100 from 1431", len(offs), offs[:1], truncated)
+	}
+	offs, _ = historyPage(t, w, map[string]any{"limit": 5000})
+	if offs[0] != 531 {
+		t.Fatalf("limit 5000: a page from %d, want from 531 (the cap of 1000)", offs[0])
+	}
+}
+
+// TestRecoveryTooBigIsNotRecovered: a recovery whose publications exceed
+// --max-reply-bytes answers recovered:false (the client resyncs) with no
+// publications, instead of a reply of any size; one that fits recovers.
+func TestRecoveryTooBigIsNotRecovered(t *testing.T) {
+	g := startNode(t, "--dev", "--max-reply-bytes", "65536")
+	w := connected(t, g, "")
+	epoch := w.result(w.call(map[string]any{"op": "subscribe", "channel": "rec:a"}))["epoch"]
+	publishBig(t, g, "rec:a", 20, 10<<10) // 200 KB
+	for _, tc := range []struct {
+		from      uint64
+		recovered bool
+		n         int
+	}{
+		{0, false, 0},
+		{17, true, 3},
+	} {
+		r := connected(t, g, "")
+		res := r.result(r.call(map[string]any{"op": "subscribe", "channel": "rec:a", "recover": true, "offset": tc.from, "epoch": epoch}))
+		if res["recovered"] != tc.recovered || len(pubOffsets(t, res)) != tc.n || num(res["offset"]) != 20 {
+			t.Fatalf("recover from %d: recovered %v with %d publications at offset %v, want %v with %d",
+				tc.from, res["recovered"], len(pubOffsets(t, res)), res["offset"], tc.recovered, tc.n)
+		}
+	}
+	waitMetric(t, g, `wsgateway_recoveries_total{result="not_recovered"} 1`)
+}
+
+// TestPresenceIsCappedAndCounted: presence lists at most --max-reply-bytes
+// (and at most limit) of the connections present, says truncated, and
+// counts them all; the API answers the same.
+func TestPresenceIsCappedAndCounted(t *testing.T) {
+	g := startNode(t, "--dev", "--max-reply-bytes", "4096")
+	const n = 80 // about 65 bytes each: 5 KB, over the budget
+	var w *wsConn
+	for i := 0; i < n; i++ {
+		w = connected(t, g, "")
+		w.result(w.call(map[string]any{"op": "subscribe", "channel": "pres:a"}))
+	}
+	for _, tc := range []struct {
+		name      string
+		res       map[string]any
+		most, min int
+	}{
+		{"budget", w.result(w.call(map[string]any{"op": "presence", "channel": "pres:a"})), 70, 40},
+		{"limit", w.result(w.call(map[string]any{"op": "presence", "channel": "pres:a", "limit": 5})), 5, 5},
+		{"API budget", apiGet(t, g, "/api/v1/presence?channel=pres:a"), 70, 40},
+		{"API limit", apiGet(t, g, "/api/v1/presence?channel=pres:a&limit=3"), 3, 3},
+	} {
+		users, _ := tc.res["users"].([]any)
+		if num(tc.res["count"]) != n || tc.res["truncated"] != true || len(users) > tc.most || len(users) < tc.min {
+			t.Errorf("%s: count %v, truncated %v, %d users; want count %d, truncated, %d to %d users",
+				tc.name, tc.res["count"], tc.res["truncated"], len(users), n, tc.min, tc.most)
+		}
+	}
+	res := w.result(w.call(map[string]any{"op": "presence", "channel": "pres:none"}))
+	if users, ok := res["users"].([]any); !ok || len(users) != 0 || num(res["count"]) != 0 || res["truncated"] != nil {
+		t.Errorf("empty channel: %v, want no users, count 0, not truncated", res)
+	}
+}
+
+// apiGet calls the API with GET and fails unless it answers 200.
+func apiGet(t *testing.T, g *gw, path string) map[string]any {
+	t.Helper()
+	code, res := apiCall(t, g, "GET", path, "", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", path, code, res)
+	}
+	return res
+}
+
+// TestPingBurstGetsRateLimitedNot4008: 2,500 pings in one frame, sent while
+// the connection's writer is stalled behind 10 MB of pushes, are more
+// replies than --send-queue holds messages. They are the client's own burst,
+// bounded by its frame size and by --send-queue-bytes, so each gets its
+// reply (ok within the rate's burst, rate_limited beyond it) in order, and
+// only a client that keeps flooding is closed, with 4029.
+func TestPingBurstGetsRateLimitedNot4008(t *testing.T) {
+	g := startNode(t, "--dev", "--send-queue-bytes", "67108864")
+	w := dialSmallBuffer(t, g)
+	w.result(w.call(map[string]any{"op": "connect"}))
+	w.result(w.call(map[string]any{"op": "subscribe", "channel": "stall:a"}))
+	publishBig(t, g, "stall:a", 160, 64<<10) // more than the socket buffers hold
+	w.send(pingFrame(100, 2500))
+	ok, limited, pushes := 0, 0, 0
+	for id := uint64(100); id < 2600; {
+		m := w.next()
+		if m["push"] != nil {
+			pushes++
+			continue
+		}
+		if num(m["id"]) != id {
+			t.Fatalf("reply %v, want id %d", m, id)
+		}
+		switch errCode(m) {
+		case "":
+			ok++
+		case "rate_limited":
+			limited++
+		default:
+			t.Fatalf("reply %v, want a result or rate_limited", m)
+		}
+		id++
+	}
+	if ok > 400 || limited < 2000 || pushes != 160 {
+		t.Fatalf("%d ok, %d rate_limited, %d pushes: want the burst of 200 (and its refill) ok, the rest limited, and all 160 pushes", ok, limited, pushes)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for id := 10000; ; id += 500 {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if w.c.WriteMessage(1, []byte(pingFrame(id, 500))) != nil {
+				return
+			}
+		}
+	}()
+	if code := w.closed(10 * time.Second); code != 4029 {
+		t.Fatalf("closed with %d, want 4029", code)
+	}
+	waitMetric(t, g, "wsgateway_slow_consumer_disconnects_total 0")
+}
