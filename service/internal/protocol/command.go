@@ -3,7 +3,6 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 )
 
 // Ops a client may send.
@@ -60,20 +59,21 @@ func Lines(frame []byte, fn func(line []byte)) {
 	}
 }
 
-// DecodeCommand parses and validates one command line. On failure it returns
-// a bad_request *Error, and the command as far as it was read, so the reply can
-// echo the id when the id itself was readable.
+// DecodeCommand parses (strictly: see UnmarshalStrict) and validates one
+// command line, and compacts a publish's data. On failure it returns a
+// bad_request *Error, and the command as far as it was read, so the reply
+// can echo the id when the id itself was readable.
 func DecodeCommand(line []byte) (Command, *Error) {
 	var c Command
-	if err := json.Unmarshal(line, &c); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return c, Errorf(CodeBadRequest, "field %q has the wrong type", te.Field)
-		}
-		return Command{}, Errorf(CodeBadRequest, "invalid JSON")
+	if err := UnmarshalStrict(line, &c); err != nil {
+		return Command{ID: idOf(line)}, BadJSON(err)
 	}
 	if c.ID == 0 {
 		return c, Errorf(CodeBadRequest, "id must be a positive integer")
+	}
+	if len(c.Data) > 0 {
+		// Valid by now, so compacting cannot fail; it reuses Data's bytes.
+		c.Data, _ = CompactData(c.Data)
 	}
 	return c, c.validate()
 }

@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -61,7 +60,7 @@ func AppendResult(dst []byte, id uint64, result []byte) []byte {
 // AppendReply appends a successful reply, marshalling result with
 // encoding/json. Result types here marshal without error by construction.
 func AppendReply(dst []byte, id uint64, result any) []byte {
-	b, err := json.Marshal(result)
+	b, err := MarshalResult(result)
 	if err != nil {
 		return AppendError(dst, id, &Error{Code: CodeInternal, Message: "encode result"})
 	}

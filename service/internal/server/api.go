@@ -2,8 +2,8 @@ package server
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -87,7 +87,7 @@ var statusOf = map[string]int{
 func (s *Server) writeAPI(w http.ResponseWriter, r *http.Request, res any, err error) int {
 	w.Header().Set("Content-Type", "application/json")
 	if err == nil {
-		body, _ := json.Marshal(res) // API result types always marshal
+		body, _ := protocol.MarshalResult(res) // API result types always marshal
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(append(body, '\n'))
 		return http.StatusOK
@@ -106,15 +106,23 @@ func (s *Server) writeAPI(w http.ResponseWriter, r *http.Request, res any, err e
 	return status
 }
 
-// decodeBody reads a JSON body into v; unknown fields are ignored so that
-// backends may be newer than the gateway.
+// decodeBody reads a JSON body into v, as strictly as a client's command
+// (protocol.UnmarshalStrict): exact field names, no duplicate names, nothing
+// after the object. Unknown fields are ignored so that backends may be
+// newer than the gateway.
 func decodeBody(r *http.Request, v any) error {
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return protocol.Errorf(protocol.CodeBadRequest, "body larger than %d bytes", tooBig.Limit)
 		}
-		return protocol.Errorf(protocol.CodeBadRequest, "invalid JSON body: %v", err)
+		return protocol.Errorf(protocol.CodeBadRequest, "reading the body: %v", err)
+	}
+	if err := protocol.UnmarshalStrict(body, v); err != nil {
+		e := protocol.BadJSON(err)
+		e.Message = "body: " + e.Message
+		return e
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -190,19 +189,17 @@ func checkChannel(ch string) *protocol.Error {
 	return nil
 }
 
-// compactData checks that data is present and makes it a single line: a
-// push is one line of the frame, so a pretty-printed body must lose its
-// newlines before it is published.
+// compactData checks that data is present and compacts it: a push is one
+// line of the frame, so a pretty-printed body must lose its newlines, and
+// compacting every publication once, here, gives the live push and history
+// the same bytes (as protocol.DecodeCommand does for a client's publish).
 func compactData(data json.RawMessage) ([]byte, error) {
 	if len(data) == 0 {
 		return nil, protocol.Errorf(protocol.CodeBadRequest, "data is required")
 	}
-	if !bytes.ContainsAny(data, "\r\n") {
-		return data, nil
-	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, data); err != nil {
+	b, err := protocol.CompactData(data)
+	if err != nil {
 		return nil, protocol.Errorf(protocol.CodeBadRequest, "data is not valid JSON")
 	}
-	return b.Bytes(), nil
+	return b, nil
 }
