@@ -100,6 +100,7 @@ type shard struct {
 	mu       sync.Mutex
 	streams  map[string]*stream
 	subs     map[string]int                            // channel -> Subscribe calls not yet undone
+	peak     int                                       // most streams since the map was last rebuilt
 	presence map[string]map[string]protocol.ClientInfo // channel -> client id -> info
 }
 

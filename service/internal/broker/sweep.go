@@ -54,6 +54,34 @@ func (m *Memory) sweepShard(sh *shard, now time.Time) {
 		}
 		s.mu.Unlock()
 	}
+	sh.shrink()
+}
+
+// shrinkBelow is the size under which a shard's maps are not worth
+// rebuilding.
+const shrinkBelow = 256
+
+// shrink rebuilds the shard's maps once they hold a quarter of their peak or
+// less: a Go map keeps the room of its largest size, so without this a burst
+// of channels would leave its memory behind after the channels are gone.
+// Callers hold sh.mu.
+func (sh *shard) shrink() {
+	if sh.peak < shrinkBelow || len(sh.streams) > sh.peak/4 {
+		return
+	}
+	sh.streams = rebuilt(sh.streams)
+	sh.subs = rebuilt(sh.subs)
+	sh.peak = len(sh.streams)
+}
+
+// rebuilt copies m into a map sized for its entries (maps.Clone keeps the
+// source's room).
+func rebuilt[V any](m map[string]V) map[string]V {
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 // lock returns channel's stream, created if absent, with its mutex held and
@@ -67,6 +95,7 @@ func (m *Memory) lock(channel string) (*stream, time.Time) {
 			s = newStream(channel, m.opts.Now())
 			sh.streams[channel] = s
 			m.opts.Metrics.Channels.Inc()
+			sh.peak = max(sh.peak, len(sh.streams))
 		}
 		subscribed := sh.subs[channel] > 0
 		sh.mu.Unlock()
