@@ -132,6 +132,7 @@ func TestAllowedOrigins(t *testing.T) {
 		{"list: wildcard label", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "https://a.example.com", 101},
 		{"list: wildcard is one label", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "https://a.b.example.com", 403},
 		{"list: wildcard needs a label", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "https://example.com", 403},
+		{"list: wildcard needs a non-empty label", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "https://.example.com", 403},
 		{"list: scheme must match", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "http://a.example.com", 403},
 		{"list: exact origin", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "http://localhost:3000", 101},
 		{"list: port must match", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "http://localhost:3001", 403},

@@ -75,7 +75,7 @@ func TestLivePushAndHistoryAreByteIdentical(t *testing.T) {
 				pub.send(fmt.Sprintf(`{"id":%d,"op":"publish","channel":%q,"data":%s}`, pub.nextID, ch, data))
 				pub.result(pub.reply(pub.nextID))
 			}
-			live := rawField(t, sub.nextRaw(5 * time.Second), "data")
+			live := rawField(t, sub.nextRaw(5*time.Second), "data")
 			fromSocket := socketHistoryData(t, sub, ch)
 			fromAPI := apiHistoryData(t, g, ch)
 			if live != fromSocket || live != fromAPI {

@@ -46,7 +46,9 @@ func matchOrigin(pattern, scheme, host string) bool {
 		return false
 	}
 	for i := range pl {
-		if pl[i] != "*" && pl[i] != hl[i] {
+		// "*" stands for one label, and a label is never empty: without the
+		// check, "https://*.example.com" would admit "https://.example.com".
+		if pl[i] == "*" && hl[i] == "" || pl[i] != "*" && pl[i] != hl[i] {
 			return false
 		}
 	}

@@ -21,6 +21,11 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "node draining", http.StatusServiceUnavailable)
 		return
 	}
+	if status, why := handshakeRefusal(r); status != 0 {
+		connects.WithLabelValues(session.ConnectBadHandshake).Inc()
+		http.Error(w, why, status)
+		return
+	}
 	if !originAllowed(r, s.cfg.AllowedOrigins) {
 		connects.WithLabelValues(session.ConnectOrigin).Inc()
 		http.Error(w, "origin not allowed", http.StatusForbidden)
