@@ -356,7 +356,7 @@ func critToken(t *testing.T, secret, ext string) string {
 // accepts them, and nothing beyond it.
 func TestClockSkew(t *testing.T) {
 	t.Parallel()
-	ahead := func(d time.Duration) string {
+	ahead := func(t *testing.T, d time.Duration) string {
 		at := time.Now().Add(d).Unix()
 		return signHS256(t, testSecret, jwt.MapClaims{"sub": "alice", "iat": at, "nbf": at,
 			"exp": time.Now().Add(time.Hour).Unix()})
@@ -364,19 +364,20 @@ func TestClockSkew(t *testing.T) {
 	cases := []struct {
 		name   string
 		leeway []string // flags
-		token  string
+		ahead  time.Duration
 		wantOK bool
 	}{
-		{"issuer 2 s ahead, default leeway", nil, ahead(2 * time.Second), true},
-		{"issuer 30 s ahead, default leeway", nil, ahead(30 * time.Second), false},
-		{"issuer 30 s ahead, leeway 1m", []string{"--jwt-leeway", "1m"}, ahead(30 * time.Second), true},
-		{"issuer 2 s ahead, leeway 0", []string{"--jwt-leeway", "0s"}, ahead(2 * time.Second), false},
+		{"issuer 2 s ahead, default leeway", nil, 2 * time.Second, true},
+		{"issuer 30 s ahead, default leeway", nil, 30 * time.Second, false},
+		{"issuer 30 s ahead, leeway 1m", []string{"--jwt-leeway", "1m"}, 30 * time.Second, true},
+		{"issuer 3 s ahead, leeway 0", []string{"--jwt-leeway", "0s"}, 3 * time.Second, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			g := startNode(t, append([]string{"--jwt-secret", testSecret}, tc.leeway...)...)
-			m := dial(t, g, nil).call(map[string]any{"op": "connect", "token": tc.token})
+			// Signed now, not before the node started: iat counts from here.
+			m := dial(t, g, nil).call(map[string]any{"op": "connect", "token": ahead(t, tc.ahead)})
 			if tc.wantOK && errCode(m) != "" {
 				t.Fatalf("connect reply %v, want a result", m)
 			}

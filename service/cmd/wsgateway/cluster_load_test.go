@@ -19,6 +19,8 @@ type pubResult struct {
 	status  int    // 0 when the request itself failed
 	code    string // error.code of a refused publish
 	offset  uint64
+	epoch   string
+	n       int   // the publication's {"n":n}, unique per publisher
 	err     error // transport failure or a body that is not JSON
 }
 
@@ -46,12 +48,13 @@ func (p *publisher) loop(g *gw, channels []string, every time.Duration) {
 	defer tick.Stop()
 	for i := 0; ; i++ {
 		ch := channels[i%len(channels)]
-		r := pubResult{channel: ch, start: time.Now()}
+		r := pubResult{channel: ch, start: time.Now(), n: i}
 		var body map[string]any
 		r.status, body, r.err = postJSON(g, "/api/v1/publish", fmt.Sprintf(`{"channel":%q,"data":{"n":%d}}`, ch, i))
 		r.latency = time.Since(r.start)
 		r.code = errCode(body)
 		r.offset = num(body["offset"])
+		r.epoch, _ = body["epoch"].(string)
 		p.mu.Lock()
 		p.results = append(p.results, r)
 		p.mu.Unlock()

@@ -149,8 +149,12 @@ func reportOutage(t *testing.T, results []pubResult, killed, opened, restarted, 
 }
 
 // TestClusterRedisRestartWithData: with the AOF on, Redis killed and
-// restarted keeps the channels' history and epoch, so a client that saw
-// offset 2 recovers 3..5 on a node that never served the channel.
+// restarted has its data back but a new replication ID, and the gateway
+// cannot tell whether the AOF lost its last second (appendfsync everysec):
+// the channel starts a new epoch. A client that saw offset 2 gets
+// recovered:false on a node that never served the channel, never offsets
+// that a lost tail might have reused, and then the live publications of the
+// new epoch.
 func TestClusterRedisRestartWithData(t *testing.T) {
 	t.Parallel()
 	srv := testredis.Start(t, testredis.Options{AppendOnly: true})
@@ -163,18 +167,16 @@ func TestClusterRedisRestartWithData(t *testing.T) {
 	}
 	srv.Kill()
 	srv.Restart(t)
-	started := time.Now()
 	w := watch(t, b, "")
 	res := w.subscribeRetry(t, map[string]any{"op": "subscribe", "channel": ch, "recover": true, "offset": 2, "epoch": epoch})
-	t.Logf("recovered %v after Redis answered again", time.Since(started).Round(time.Millisecond))
-	if res["recovered"] != true || res["epoch"] != epoch || !equal(pubOffsets(t, res), seq(3, 5)) {
-		t.Fatalf("recovery after the restart: %v, want recovered 3..5 in epoch %v", res, epoch)
+	if res["recovered"] != false || res["epoch"] == epoch || num(res["offset"]) != 0 {
+		t.Fatalf("recovery after the restart: %v, want recovered:false at offset 0 in a new epoch (old %v)", res, epoch)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	publishWhenAvailable(ctx, t, a, ch)
-	within(t, 10*time.Second, func() bool { return lastOffset(w, ch) == 6 }, func() string { return "offset 6 not delivered live" })
-	if subs, violations := w.replay(ch); len(violations) > 0 || !equal(subs[0].offsets, seq(3, 6)) {
+	within(t, 10*time.Second, func() bool { return lastOffset(w, ch) == 1 }, func() string { return "offset 1 not delivered live" })
+	if subs, violations := w.replay(ch); len(violations) > 0 || !equal(subs[0].offsets, seq(1, 1)) || subs[0].epoch != res["epoch"] {
 		t.Fatalf("%v %s", violations, summary(subs))
 	}
 }

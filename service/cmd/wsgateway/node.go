@@ -59,6 +59,7 @@ func build(cfg config.Config, log *slog.Logger, tracer trace.Tracer) (*node, err
 		MetaTTL: cfg.ChannelMetaTTL, MaxChannels: cfg.HistoryChannels, Metrics: bm}, h)
 	if cfg.RedisURL != "" {
 		if b, err = broker.NewRedis(broker.RedisOptions{URL: cfg.RedisURL, HistorySize: cfg.HistorySize,
+			MinReplicas: cfg.RedisMinReplicas, ReplicaTimeout: cfg.RedisReplicaTimeout,
 			HistoryTTL: cfg.HistoryTTL, MetaTTL: cfg.ChannelMetaTTL, Node: nodeInfo, Log: log, Metrics: bm}, h); err != nil {
 			return nil, fmt.Errorf("--redis-url: %w", err)
 		}

@@ -52,7 +52,13 @@ func newGuard(m *Metrics, log *slog.Logger) *guard {
 
 // do runs fn for op under the breaker with a per-call timeout.
 func (g *guard) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	return g.doFor(ctx, op, opTimeout, fn)
+}
+
+// doFor is do with a longer timeout, for a call that waits on purpose (a
+// publish that waits for replicas).
+func (g *guard) doFor(ctx context.Context, op string, timeout time.Duration, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
 	_, err := g.cb.Execute(func() (struct{}, error) { return struct{}{}, fn(ctx) })
@@ -83,7 +89,7 @@ func isOutage(err error) bool {
 	var re redis.Error
 	if errors.As(err, &re) {
 		msg := re.Error()
-		for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"} {
+		for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MOVED", "ASK"} {
 			if strings.HasPrefix(msg, p) {
 				return true
 			}
@@ -97,7 +103,14 @@ func isOutage(err error) bool {
 // slot being migrated. The caller gets unavailable, but the breaker does not
 // count it: one channel's slot moving says nothing about Redis's health, and
 // opening the breaker would fail every channel of the node.
+//
+// MOVED and ASK reach here only from a durable publish, which goes to the
+// shard's master directly (see masterFor): the slot is on the move, too.
 func isSlotBusy(err error) bool {
 	var re redis.Error
-	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "TRYAGAIN")
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := re.Error()
+	return strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "MOVED") || strings.HasPrefix(msg, "ASK")
 }

@@ -404,7 +404,7 @@ func (s *subscriptions) checkBatch(ctx context.Context, names []string, subs []*
 	err := s.r.g.do(ctx, "history", func(ctx context.Context) error {
 		_, err := s.r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, ch := range names {
-				cmds[i] = p.HMGet(ctx, metaKey(ch), "o", "e")
+				cmds[i] = p.HMGet(ctx, metaKey(ch), "o", "e", "c")
 				s.renewIfEmpty(ctx, p, ch, subs[i])
 			}
 			return nil
@@ -416,11 +416,14 @@ func (s *subscriptions) checkBatch(ctx context.Context, names []string, subs []*
 	}
 	for i, cs := range subs {
 		vals := cmds[i].Val()
-		if len(vals) != 2 {
+		if len(vals) != 3 {
 			continue
 		}
 		o, _ := vals[0].(string)
 		e, _ := vals[1].(string)
+		if c, ok := vals[2].(string); ok {
+			o = c // a durable channel: what is beyond is not visible yet
+		}
 		off, perr := strconv.ParseUint(o, 10, 64)
 		if perr != nil {
 			continue // no meta: nothing was published since Redis lost it

@@ -23,6 +23,13 @@ type RedisOptions struct {
 	Node        func() protocol.NodeInfo // this node, for the registry
 	Log         *slog.Logger
 	Metrics     *Metrics
+
+	// MinReplicas > 0 is durable mode: a publish is acknowledged only once
+	// that many replicas hold it (WAIT, for at most ReplicaTimeout), and is
+	// visible to nobody before; otherwise it answers ErrUnavailable. See
+	// lineage.go.
+	MinReplicas    int
+	ReplicaTimeout time.Duration
 }
 
 // Redis is the cluster broker: offsets, epochs and history live in Redis,
@@ -77,32 +84,6 @@ func (r *Redis) Run(ctx context.Context) error {
 // Close releases the client's connections.
 func (r *Redis) Close() error { return r.rdb.Close() }
 
-// Publish runs the publish script: one Redis round trip per publication.
-func (r *Redis) Publish(ctx context.Context, ch string, data []byte, o protocol.PublishOptions) (protocol.Position, error) {
-	idem, useIdem := metaKey(ch), "0"
-	if o.IdempotencyKey != "" {
-		idem, useIdem = idemKey(ch, o.IdempotencyKey), "1"
-	}
-	cmd := "PUBLISH"
-	if r.cluster {
-		cmd = "SPUBLISH"
-	}
-	var res []any
-	err := r.g.do(ctx, "publish", func(ctx context.Context) error {
-		var err error
-		res, err = publishScript.Run(ctx, r.rdb, []string{metaKey(ch), streamKey(ch), idem},
-			encodeBody(data, o), r.opts.HistorySize, r.opts.HistoryTTL.Milliseconds(), r.opts.MetaTTL.Milliseconds(),
-			newEpochID(), pubsubName(ch), useIdem, protocol.IdempotencyWindow.Milliseconds(), cmd).Slice()
-		return err
-	})
-	if err != nil {
-		return protocol.Position{}, fmt.Errorf("publish %s: %w", ch, err)
-	}
-	off, _ := res[0].(int64)
-	epoch, _ := res[1].(string)
-	return protocol.Position{Offset: uint64(off), Epoch: epoch}, nil
-}
-
 // History runs the history script.
 func (r *Redis) History(ctx context.Context, ch string, q protocol.HistoryQuery) (protocol.History, error) {
 	mode := "latest"
@@ -116,7 +97,8 @@ func (r *Redis) History(ctx context.Context, ch string, q protocol.HistoryQuery)
 	err := r.g.do(ctx, "history", func(ctx context.Context) error {
 		var err error
 		res, err = historyScript.Run(ctx, r.rdb, []string{metaKey(ch), streamKey(ch)},
-			newEpochID(), r.emptyTTL().Milliseconds(), mode, q.Since, q.Limit, max(q.MaxBytes, 0)).Slice()
+			newEpochID(), r.emptyTTL().Milliseconds(), mode, q.Since, q.Limit, max(q.MaxBytes, 0),
+			flag(!r.cluster), flag(r.opts.MinReplicas > 0)).Slice()
 		return err
 	})
 	if err != nil {

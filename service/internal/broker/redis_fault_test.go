@@ -173,8 +173,12 @@ func waitPosition(t *testing.T, rec *recorder, ch string, pos protocol.Position)
 	})
 }
 
-// TestRedisRestartWithData restarts Redis from its append-only file:
-// history and epoch survive, so clients can recover across the restart.
+// TestRedisRestartWithData restarts Redis from its append-only file. A
+// restarted master has a new replication ID, and the gateway cannot tell
+// a restart that lost its last second (appendfsync everysec, an RDB
+// snapshot) from one that did not: the channel starts a new epoch, so a
+// client recovering from before the restart gets recovered:false instead
+// of publications that might reuse offsets it has already seen.
 func TestRedisRestartWithData(t *testing.T) {
 	srv := testredis.Start(t, testredis.Options{AppendOnly: true})
 	b := startRedis(t, srv.URL(), suiteNode, newRecorder(t))
@@ -191,12 +195,11 @@ func TestRedisRestartWithData(t *testing.T) {
 		}
 		return err
 	})
-	want := protocol.History{Position: pos, Publications: wantPubs(ch, pos.Epoch, 3, 5)}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("history since 2 after the restart (-want +got):\n%s", diff)
+	if got.Epoch == pos.Epoch || got.Offset != 0 || len(got.Publications) != 0 {
+		t.Errorf("history since 2 after the restart: %+v, want offset 0 in a new epoch (old %q) and nothing", got, pos.Epoch)
 	}
-	if next := publish(t, b, ch, protocol.PublishOptions{}); next != (protocol.Position{Offset: 6, Epoch: pos.Epoch}) {
-		t.Errorf("publish after the restart at %+v, want offset 6 in epoch %q", next, pos.Epoch)
+	if next := publish(t, b, ch, protocol.PublishOptions{}); next != (protocol.Position{Offset: 1, Epoch: got.Epoch}) {
+		t.Errorf("publish after the restart at %+v, want offset 1 in epoch %q", next, got.Epoch)
 	}
 }
 

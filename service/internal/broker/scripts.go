@@ -31,23 +31,32 @@ func channelOf(pubsub string) (string, bool) {
 // all in one atomic step: pub/sub order is offset order, and a publication
 // is in history before anyone can see it live.
 //
+// The epoch follows the master's lineage (lineage.go). In durable mode the
+// script does not publish: the commit script does, once WAIT confirmed the
+// replicas; and a repeat writes (refreshes its key's expiry), so that the
+// WAIT after it also covers the first attempt's write.
+//
 // KEYS: meta, stream, idempotency key (the meta key again when none).
 // ARGV: body, history size, history ttl ms, meta ttl ms, new epoch,
-// pub/sub channel, "1" when idempotent, idempotency ttl ms, publish command.
+// pub/sub channel, "1" when idempotent, idempotency ttl ms, publish command,
+// "1" to check the lineage, "1" in durable mode.
 // Returns {offset, epoch, 1 when it was a repeat}.
-var publishScript = redis.NewScript(`
+var publishScript = redis.NewScript(lineageLua + `
 if ARGV[7] == '1' then
   local prev = redis.call('GET', KEYS[3])
   if prev then
+    if ARGV[11] == '1' then
+      redis.call('PEXPIRE', KEYS[3], ARGV[8])
+    end
     local sep = string.find(prev, ':', 1, true)
     return {tonumber(string.sub(prev, 1, sep - 1)), string.sub(prev, sep + 1), 1}
   end
 end
-local epoch = redis.call('HGET', KEYS[1], 'e')
+local m, id = lineage(KEYS[1], ARGV[10], ARGV[11])
+local epoch, committed = m[1], m[4]
 if not epoch then
   epoch = ARGV[5]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0)
+  committed = startEpoch(KEYS[1], KEYS[2], epoch, id, ARGV[11])
 end
 local off = redis.call('HINCRBY', KEYS[1], 'o', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -59,7 +68,14 @@ end
 if ARGV[7] == '1' then
   redis.call('SET', KEYS[3], off .. ':' .. epoch, 'PX', ARGV[8])
 end
-redis.call(ARGV[9], ARGV[6], msg)
+if ARGV[11] ~= '1' then
+  if committed then
+    redis.call('HDEL', KEYS[1], 'c')
+  end
+  redis.call(ARGV[9], ARGV[6], msg)
+elseif not committed then
+  redis.call('HSET', KEYS[1], 'c', off - 1)
+end
 return {off, epoch, 0}
 `)
 
@@ -67,27 +83,35 @@ return {off, epoch, 0}
 // starting the channel's meta (offset 0, a new epoch) when it has none, so a
 // subscriber to a silent channel gets an epoch it can recover with later.
 //
+// The epoch follows the master's lineage (lineage.go); a durable channel's
+// position and entries stop at its committed offset.
+//
 // The meta it starts expires after Redis.emptyTTL unless a publication
 // comes: a read leaves nothing behind for long, and the position checks renew
 // it while a node subscribes.
 //
 // KEYS: meta, stream. ARGV: new epoch, ttl ms of a meta it starts, mode ("since",
 // "latest" or "position"), since offset, limit (0: all), byte budget (0:
-// none).
+// none), "1" to check the lineage, "1" in durable mode.
 // Returns {offset, epoch, entries, truncated}; "latest" entries are newest
 // first, except with a budget: then they are read in ascending order, chunk
 // by chunk, from the oldest of the latest limit, and reading stops at the
 // budget (always at least one entry), so a huge history is never loaded.
-var historyScript = redis.NewScript(`
-local epoch = redis.call('HGET', KEYS[1], 'e')
+var historyScript = redis.NewScript(lineageLua + `
+local m, id = lineage(KEYS[1], ARGV[7], ARGV[8])
+local epoch = m[1]
 local off = 0
+local top = '+'
 if not epoch then
   epoch = ARGV[1]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0)
+  startEpoch(KEYS[1], KEYS[2], epoch, id, ARGV[8])
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 else
-  off = tonumber(redis.call('HGET', KEYS[1], 'o'))
+  off = tonumber(m[2])
+  if m[4] then
+    off = tonumber(m[4])
+    top = m[4] .. '-0'
+  end
 end
 local limit = tonumber(ARGV[5])
 local budget = tonumber(ARGV[6])
@@ -105,7 +129,7 @@ if budget > 0 and ARGV[3] ~= 'position' then
     if limit > 0 and limit - #entries < want then
       want = limit - #entries
     end
-    local chunk = redis.call('XRANGE', KEYS[2], start, '+', 'COUNT', want)
+    local chunk = redis.call('XRANGE', KEYS[2], start, top, 'COUNT', want)
     for _, e in ipairs(chunk) do
       used = used + string.len(e[2][2]) + 64
       if used > budget and #entries > 0 then
@@ -123,15 +147,15 @@ end
 if ARGV[3] == 'since' then
   local start = '(' .. ARGV[4] .. '-0'
   if limit > 0 then
-    entries = redis.call('XRANGE', KEYS[2], start, '+', 'COUNT', limit)
+    entries = redis.call('XRANGE', KEYS[2], start, top, 'COUNT', limit)
   else
-    entries = redis.call('XRANGE', KEYS[2], start, '+')
+    entries = redis.call('XRANGE', KEYS[2], start, top)
   end
 elseif ARGV[3] == 'latest' then
   if limit > 0 then
-    entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', limit)
+    entries = redis.call('XREVRANGE', KEYS[2], top, '-', 'COUNT', limit)
   else
-    entries = redis.call('XREVRANGE', KEYS[2], '+', '-')
+    entries = redis.call('XREVRANGE', KEYS[2], top, '-')
   end
 end
 return {off, epoch, entries, 0}

@@ -114,6 +114,40 @@ func (s *Sentinel) FailMaster(t testing.TB) {
 	s.Master, s.Replica = s.Replica, s.Master
 }
 
+// Failover asks a sentinel for a planned failover (SENTINEL FAILOVER) and
+// returns once every sentinel reports the replica as the master, the
+// replica has taken the role, and the old master follows it with its link
+// up, so whatever the old master accepted after the promotion is gone.
+// Until the sentinels reconfigure it (about a second), the old master keeps
+// accepting writes: clients that have not heard of the switch go on writing
+// there. Then it swaps Master and Replica.
+func (s *Sentinel) Failover(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), callTimeout)
+	err := s.clients[0].Failover(ctx, s.MasterName).Err()
+	cancel()
+	if err != nil {
+		t.Fatalf("SENTINEL FAILOVER %s: %v", s.MasterName, err)
+	}
+	promoted, demoted := s.Replica.Client(), s.Master.Client()
+	err = poll(failoverTimeout, nil, func() error {
+		if err := s.reportMaster(t.Context(), s.Replica.Addr); err != nil {
+			return err
+		}
+		if err := hasInfo(t.Context(), promoted, "replication", "role", "master"); err != nil {
+			return err
+		}
+		if err := hasInfo(t.Context(), demoted, "replication", "master_port", strconv.Itoa(s.Replica.Port)); err != nil {
+			return err
+		}
+		return hasInfo(t.Context(), demoted, "replication", "master_link_status", "up")
+	})
+	if err != nil {
+		t.Fatalf("planned failover to %s: %v\n%s", s.Replica.Addr, err, s.tails())
+	}
+	s.Master, s.Replica = s.Replica, s.Master
+}
+
 // sentinelArgs writes the sentinel's config on its first launch and keeps
 // it afterwards, as the sentinel rewrites it with what it learns.
 func (s *Sentinel) sentinelArgs(sen *Server) []string {
