@@ -203,8 +203,8 @@ func (s *Session) history(cmd *protocol.Command) {
 		s.replyFailure(ctx, cmd, err)
 		return
 	}
-	s.sendReply(protocol.AppendReply(nil, cmd.ID, protocol.HistoryResult{
-		Offset: h.Offset, Epoch: h.Epoch, Publications: nonNil(h.Publications), Truncated: h.Truncated,
+	s.sendReply(protocol.AppendHistoryReply(nil, cmd.ID, protocol.HistoryResult{
+		Offset: h.Offset, Epoch: h.Epoch, Publications: h.Publications, Truncated: h.Truncated,
 	}))
 }
 
@@ -220,11 +220,4 @@ func (s *Session) replyFailure(ctx context.Context, cmd *protocol.Command, err e
 		s.mgr.log.ErrorContext(ctx, "command failed", "conn", s.id, "op", cmd.Op, "channel", cmd.Channel, "err", err)
 	}
 	s.replyError(cmd.ID, e)
-}
-
-func nonNil(ps []*protocol.Publication) protocol.Publications {
-	if ps == nil {
-		return protocol.Publications{}
-	}
-	return ps
 }

@@ -81,7 +81,7 @@ func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Com
 		}
 		s.m.recoveries.WithLabelValues(outcome).Inc()
 	}
-	sub.activate(protocol.AppendReply(nil, cmd.ID, res), h.Position)
+	sub.activate(protocol.AppendSubscribeReply(nil, cmd.ID, res), h.Position)
 	return outcome, nil
 }
 
