@@ -85,9 +85,14 @@ func TestHistoryMaxChannelsEvictsOldestIdle(t *testing.T) {
 	g := startNode(t, "--dev", "--history-max-channels", "3")
 	live := connected(t, g, "")
 	sub := live.result(live.call(map[string]any{"op": "subscribe", "channel": "b"}))
-	for _, ch := range []string{"a", "b", "c", "a", "d"} { // d is one too many: b is the idlest
+	for _, ch := range []string{"a", "b", "c"} {
 		apiPublish(t, g, "", ch, `{"on":"`+ch+`"}`)
 	}
+	// The idle order is kept to a second (broker.idleStep): a publication a
+	// second later makes a the most recent, so b is now the idlest.
+	time.Sleep(1100 * time.Millisecond)
+	apiPublish(t, g, "", "a", `{"on":"a"}`)
+	apiPublish(t, g, "", "d", `{"on":"d"}`) // one too many: b goes
 	if m := live.next(); m["push"] != "pub" || m["channel"] != "b" || num(m["offset"]) != 1 || m["epoch"] != sub["epoch"] {
 		t.Fatalf("live subscriber of b got %v, want b's offset 1 in epoch %v", m, sub["epoch"])
 	}

@@ -1,6 +1,9 @@
 package broker
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // idleList orders the channels that have had a publication by their last
 // one, most recent first, so that beyond max the channel idle longest is
@@ -15,16 +18,28 @@ type idleList struct {
 	max        int // 0: no cap
 }
 
+// idleStep is how exactly the list follows publications: a channel that is
+// already on it moves to the front again only once idleStep has passed since
+// its last move. A channel published to many times a second then takes the
+// list's lock about once a second, not on every publish, and the order of
+// the channels idle longest, the only ones eviction looks at, is unchanged.
+const idleStep = time.Second
+
 // evictTries bounds how many busy channels (their mutex held by a publisher,
 // a reader or the sweeper) one publish steps over from the idle end; a
 // busy channel is not idle, and the next publish tries again.
 const evictTries = 8
 
-// published moves s, just published and locked by the caller, to the front
-// and evicts from the idle end while the list is over max. It returns the
-// evicted streams, marked removed and unlinked; the caller takes them out of
-// their shards once it holds no stream's mutex.
-func (l *idleList) published(s *stream) []*stream {
+// published moves s, just published at now and locked by the caller, to the
+// front and evicts from the idle end while the list is over max. It returns
+// the evicted streams, marked removed and unlinked; the caller takes them out
+// of their shards once it holds no stream's mutex. s.listed and s.movedAt
+// may be read without l.mu: they change only while s.mu is held too.
+func (l *idleList) published(s *stream, now time.Time) []*stream {
+	if s.listed && now.Sub(s.movedAt) < idleStep {
+		return nil
+	}
+	s.movedAt = now
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.head != s {

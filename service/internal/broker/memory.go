@@ -157,7 +157,7 @@ func (m *Memory) publishLocked(s *stream, now time.Time, data []byte, opts proto
 	p := s.append(s.channel, data, opts, now, m.opts.HistorySize)
 	pos := protocol.Position{Offset: p.Offset, Epoch: p.Epoch}
 	s.keys.record(opts.IdempotencyKey, pos, now, idempotencyCap(m.opts.HistorySize))
-	evicted := m.idle.published(s)
+	evicted := m.idle.published(s, now)
 	if len(evicted) > 0 {
 		m.opts.Metrics.HistoryEvictions.Add(float64(len(evicted)))
 	}

@@ -155,21 +155,29 @@ func TestMemoryPublishedChannelsExpire(t *testing.T) {
 }
 
 // newCappedMemory returns a Memory keeping at most max channels with
-// publications, and its metrics.
-func newCappedMemory(t *testing.T, max int) (*Memory, *recorder, *Metrics) {
+// publications, on clock c (nil: the real one), and its metrics.
+func newCappedMemory(t *testing.T, max int, c *clock) (*Memory, *recorder, *Metrics) {
 	r := newRecorder(t)
 	metrics := NewMetrics(prometheus.NewRegistry())
-	m := NewMemory(MemoryOptions{HistorySize: 10, HistoryTTL: time.Hour, MaxChannels: max, Metrics: metrics}, r)
-	return m, r, metrics
+	opts := MemoryOptions{HistorySize: 10, HistoryTTL: time.Hour, MaxChannels: max, Metrics: metrics}
+	if c != nil {
+		opts.Now = c.Now
+	}
+	return NewMemory(opts, r), r, metrics
 }
 
 func TestMemoryHistoryCapEvictsOldestIdle(t *testing.T) {
-	m, _, metrics := newCappedMemory(t, 3)
-	a := publish(t, m, "a", protocol.PublishOptions{})
-	b := publish(t, m, "b", protocol.PublishOptions{})
-	publish(t, m, "c", protocol.PublishOptions{})
-	publish(t, m, "a", protocol.PublishOptions{}) // a is no longer the idlest
-	publish(t, m, "d", protocol.PublishOptions{}) // one too many: b goes
+	c := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	m, _, metrics := newCappedMemory(t, 3, c)
+	pub := func(ch string) protocol.Position {
+		c.Advance(idleStep) // the idle order is kept to idleStep
+		return publish(t, m, ch, protocol.PublishOptions{})
+	}
+	a := pub("a")
+	b := pub("b")
+	pub("c")
+	pub("a") // a is no longer the idlest
+	pub("d") // one too many: b goes
 
 	if got := metricValue(t, metrics.HistoryEvictions); got != 1 {
 		t.Errorf("evictions %v, want 1", got)
@@ -183,7 +191,7 @@ func TestMemoryHistoryCapEvictsOldestIdle(t *testing.T) {
 	}
 	// A client that saw b's offset 1 must be told to resync, not handed a
 	// different publication under the same (epoch, offset).
-	if pos := publish(t, m, "b", protocol.PublishOptions{}); pos.Epoch == b.Epoch {
+	if pos := pub("b"); pos.Epoch == b.Epoch {
 		t.Errorf("b published again at %+v, in its evicted epoch", pos)
 	}
 	if got := metricValue(t, metrics.HistoryEvictions); got != 2 {
@@ -196,7 +204,7 @@ func TestMemoryHistoryCapEvictsOldestIdle(t *testing.T) {
 
 func TestMemoryHistoryCapBoundsChannels(t *testing.T) {
 	const max, workers, each = 10, 8, 300
-	m, r, metrics := newCappedMemory(t, max)
+	m, r, metrics := newCappedMemory(t, max, nil)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {

@@ -32,9 +32,11 @@ type stream struct {
 	keys    idempotency
 
 	// The idle list's links, guarded by idleList.mu: a stream that has had
-	// a publication is on it, most recently published first.
+	// a publication is on it, most recently published first. listed and
+	// movedAt change only while mu is held as well.
 	prev, next *stream
 	listed     bool
+	movedAt    time.Time
 }
 
 func newStream(channel string, now time.Time) *stream {
