@@ -64,9 +64,10 @@ func (r *Redis) publishOnce(ctx context.Context, ch string, body []byte, key str
 	}
 	args := []any{body, r.opts.HistorySize, r.opts.HistoryTTL.Milliseconds(), r.opts.MetaTTL.Milliseconds(),
 		newEpochID(), pubsubName(ch), "1", ttl.Milliseconds(), cmd, flag(!r.cluster), flag(durable)}
-	keys := []string{metaKey(ch), streamKey(ch), idemKey(ch, key)}
+	args = append(args, key, idempotencyCap(r.opts.HistorySize))
+	keys := []string{metaKey(ch), streamKey(ch), idemKeysKey(ch), idemOrderKey(ch)}
 	if key == "" {
-		keys[2], args[6] = metaKey(ch), "0"
+		keys[2], keys[3], args[6] = metaKey(ch), metaKey(ch), "0"
 	}
 	var res []any
 	var acked int64

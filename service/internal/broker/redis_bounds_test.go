@@ -126,3 +126,25 @@ func TestRedisSubscribedEmptyChannelKeepsEpoch(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRedisIdempotencyKeysBounded counts what many keyed publishes on one
+// channel leave in Redis: a fixed number of keys, the idempotency entries
+// capped at idempotencyCap.
+func TestRedisIdempotencyKeysBounded(t *testing.T) {
+	srv := testredis.Start(t, testredis.Options{})
+	admin := srv.Client()
+	b := startRedis(t, srv.URL(), suiteNode, newRecorder(t))
+	keyCap := idempotencyCap(suiteHistorySize)
+	for i := range keyCap + 100 {
+		publish(t, b, "idem:count", protocol.PublishOptions{IdempotencyKey: fmt.Sprintf("key-%d", i)})
+	}
+	keys := channelKeys(t, admin, "idem:count")
+	if len(keys) > 4 {
+		t.Errorf("%d keys for one channel, want at most 4 (meta, stream, and the idempotency hash and order)", len(keys))
+	}
+	for _, n := range []*redis.IntCmd{admin.HLen(t.Context(), idemKeysKey("idem:count")), admin.ZCard(t.Context(), idemOrderKey("idem:count"))} {
+		if got, err := n.Result(); err != nil || got != int64(keyCap) {
+			t.Errorf("%s = %d (%v), want the cap %d", n.Args(), got, err, keyCap)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import "github.com/redis/go-redis/v9"
 // that same slot.
 func metaKey(ch string) string     { return "wsg:{" + ch + "}:m" }
 func streamKey(ch string) string   { return "wsg:{" + ch + "}:s" }
-func idemKey(ch, k string) string  { return "wsg:{" + ch + "}:i:" + k }
 func presenceKey(ch string) string { return "wsg:{" + ch + "}:p" }
 func presInfoKey(ch string) string { return "wsg:{" + ch + "}:pi" }
 func pubsubName(ch string) string  { return "wsg:{" + ch + "}" }
@@ -36,17 +35,21 @@ func channelOf(pubsub string) (string, bool) {
 // replicas; and a repeat writes (refreshes its key's expiry), so that the
 // WAIT after it also covers the first attempt's write.
 //
-// KEYS: meta, stream, idempotency key (the meta key again when none).
+// KEYS: meta, stream, the idempotency hash and order (idemkeys.go; the meta
+// key again when no key).
 // ARGV: body, history size, history ttl ms, meta ttl ms, new epoch,
 // pub/sub channel, "1" when idempotent, idempotency ttl ms, publish command,
-// "1" to check the lineage, "1" in durable mode.
+// "1" to check the lineage, "1" in durable mode, idempotency key, how many
+// keys the channel remembers.
 // Returns {offset, epoch, 1 when it was a repeat}.
-var publishScript = redis.NewScript(lineageLua + `
+var publishScript = redis.NewScript(lineageLua + idempotencyLua + `
+local now = false
 if ARGV[7] == '1' then
-  local prev = redis.call('GET', KEYS[3])
+  now = idemNow()
+  local prev = idemFind(KEYS[3], KEYS[4], ARGV[12], now)
   if prev then
     if ARGV[11] == '1' then
-      redis.call('PEXPIRE', KEYS[3], ARGV[8])
+      idemTouch(KEYS[3], KEYS[4])
     end
     local sep = string.find(prev, ':', 1, true)
     return {tonumber(string.sub(prev, 1, sep - 1)), string.sub(prev, sep + 1), 1}
@@ -66,7 +69,7 @@ if tonumber(ARGV[2]) > 0 then
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
 if ARGV[7] == '1' then
-  redis.call('SET', KEYS[3], off .. ':' .. epoch, 'PX', ARGV[8])
+  idemRecord(KEYS[3], KEYS[4], ARGV[12], off .. ':' .. epoch, now, ARGV[8], ARGV[13])
 end
 if ARGV[11] ~= '1' then
   if committed then

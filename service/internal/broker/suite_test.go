@@ -55,6 +55,7 @@ func runBrokerSuite(t *testing.T, newBroker func(t *testing.T, h Handler) broker
 		{"idempotency key publishes once", testIdempotentRepeat},
 		{"different idempotency keys publish", testIdempotentDifferentKeys},
 		{"idempotency key is per channel", testIdempotentPerChannel},
+		{"idempotency keys per channel are bounded", testIdempotencyBounded},
 		{"presence add list remove", testPresence},
 		{"disconnect reaches the handler", testDisconnect},
 		{"nodes lists the local node", testNodes},
