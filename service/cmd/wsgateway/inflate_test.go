@@ -170,3 +170,17 @@ func TestBadFramesWithCompression(t *testing.T) {
 	waitMetric(t, g, `wsgateway_disconnects_total{code="1007"} 2`)
 	waitMetric(t, g, `wsgateway_disconnects_total{code="1002"} 2`)
 }
+
+// TestProtocolErrorCounted1002: without compression gorilla/websocket itself
+// refuses RSV1 (and other framing errors) with a close frame 1002; the node
+// counts the disconnect as 1002, not as a connection lost (1006).
+func TestProtocolErrorCounted1002(t *testing.T) {
+	g := startNode(t, "--dev")
+	w := connected(t, g, "")
+	w.writeRaw(clientFrame(finBit|rsv1Bit|opPing, []byte("hi")))
+	if code := w.closedNoFail(5 * time.Second); code != websocket.CloseProtocolError {
+		t.Fatalf("closed with %d, want 1002", code)
+	}
+	waitMetric(t, g, `wsgateway_disconnects_total{code="1002"} 1`)
+	waitMetric(t, g, `wsgateway_disconnects_total{code="1006"} 0`)
+}
