@@ -94,6 +94,8 @@ func TestMetricsAtStartup(t *testing.T) {
 		{"redis_op_duration_seconds", dto.MetricType_HISTOGRAM, "op", nil},
 		{"recoveries_total", dto.MetricType_COUNTER, "result", nil},
 		{"draining", dto.MetricType_GAUGE, "", nil},
+		{"history_evictions_total", dto.MetricType_COUNTER, "", nil},
+		{"broker_channels", dto.MetricType_GAUGE, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := "wsgateway_" + tc.name
