@@ -90,6 +90,7 @@ func (r *Redis) publishOnce(ctx context.Context, ch string, body []byte, key str
 		return pos, nil
 	}
 	if acked < int64(r.opts.MinReplicas) {
+		r.opts.Metrics.Errors.WithLabelValues("publish").Inc() // the breaker does not count it: Redis answered
 		return protocol.Position{}, fmt.Errorf("%d of %d replicas hold offset %d within %v; it may have been applied, retry with the same idempotency key: %w",
 			acked, r.opts.MinReplicas, off, r.opts.ReplicaTimeout, protocol.ErrUnavailable)
 	}
