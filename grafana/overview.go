@@ -93,7 +93,7 @@ func overviewMessages() row {
 func overviewSlowConsumers() row {
 	return row{title: "Slow consumers and recovery", panels: []cog.Builder[dashboard.Panel]{
 		graph("Slow-consumer disconnects/s by pod", "short", "Connections closed with 4008 per second: "+
-			"their send queue (--send-queue) overflowed because the client read too slowly "+
+			"their send queue (--send-queue-bytes) overflowed, or one write stalled for 10 s, because the client read too slowly "+
 			"(wsgateway_slow_consumer_disconnects_total). Alert WSGatewaySlowConsumers.",
 			query{sum("pod, zone", rate("wsgateway_slow_consumer_disconnects_total")), byPod}),
 		graph("Send-queue drops/s by pod", "short", "Messages dropped per second because a send queue "+

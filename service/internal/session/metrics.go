@@ -66,7 +66,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wsgateway_send_queue_dropped_total", Help: "Messages dropped because a send queue overflowed."}),
 		slowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "wsgateway_slow_consumer_disconnects_total", Help: "Connections closed with 4008 (send queue overflow)."}),
+			Name: "wsgateway_slow_consumer_disconnects_total", Help: "Connections closed with 4008 (send queue overflow, or a write stalled)."}),
 		recoveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsgateway_recoveries_total", Help: "Subscribe-with-recover attempts, by result."}, []string{"result"}),
 		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{
