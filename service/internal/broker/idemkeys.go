@@ -5,22 +5,25 @@ package broker
 // was first published at ("offset:epoch"), and a sorted set of the same keys
 // scored by when each one expires (unix ms, from Redis's clock). Beyond
 // idempotencyCap keys, the one that expires first is forgotten (the oldest,
-// among keys of the same lifetime), and both keys expire with their last
-// entry. One key per idempotency key, as before, made a channel's keys grow
+// among keys of the same lifetime), and both keys expire a window
+// (protocol.IdempotencyWindow) after the last keyed publish. One key per idempotency key, as before, made a channel's keys grow
 // with its publish rate for the whole window.
 func idemKeysKey(ch string) string  { return "wsg:{" + ch + "}:i" }
 func idemOrderKey(ch string) string { return "wsg:{" + ch + "}:iz" }
 
 // idempotencyLua defines the functions the publish script uses on those two
-// keys, h (the hash) and z (the sorted set). Expired entries are forgotten
-// at most 100 per call, so that no call does unbounded work (each record adds
-// one); the cap holds after every record.
+// keys, h (the hash) and z (the sorted set). Expired entries are not swept:
+// a lookup checks the entry's expiry, and beyond the cap ZPOPMIN takes the
+// entries that expire first, so expired ones go before any live one; below
+// the cap they go with the keys. That keeps a keyed publish to a handful of
+// O(log n) commands.
 //
 // idemNow() is Redis's clock in ms. idemFind(h, z, key, now) returns the
-// position recorded for key, unless it expired. idemRecord(h, z, key, pos,
-// now, ttl, cap) records key, forgets what expired or is beyond cap, and
-// sets both keys to expire with their last entry. idemTouch(h, z) sets that
-// expiry again: a write, for a repeat in durable mode (see publishScript).
+// position recorded for key, unless it expired. idemTouch(h, z, window) sets
+// both keys to expire a window from now (every entry's lifetime is at most
+// a window); for a repeat in durable mode it is the write that WAIT then
+// covers (see publishScript). idemRecord(h, z, key, pos, now, ttl, cap,
+// window) records key for ttl ms and forgets the entries beyond cap.
 const idempotencyLua = `
 local function idemNow()
   local t = redis.call('TIME')
@@ -37,21 +40,11 @@ local function idemFind(h, z, key, now)
   end
   return pos
 end
-local function idemTouch(h, z)
-  local last = redis.call('ZRANGE', z, -1, -1, 'WITHSCORES')
-  if #last == 2 then
-    redis.call('PEXPIREAT', h, last[2])
-    redis.call('PEXPIREAT', z, last[2])
-  end
+local function idemTouch(h, z, window)
+  redis.call('PEXPIRE', h, window)
+  redis.call('PEXPIRE', z, window)
 end
-local function idemForget(h, z, gone)
-  if #gone > 0 then
-    redis.call('HDEL', h, unpack(gone))
-    redis.call('ZREM', z, unpack(gone))
-  end
-end
-local function idemRecord(h, z, key, pos, now, ttl, cap)
-  idemForget(h, z, redis.call('ZRANGEBYSCORE', z, '-inf', now, 'LIMIT', 0, 100))
+local function idemRecord(h, z, key, pos, now, ttl, cap, window)
   redis.call('HSET', h, key, pos)
   redis.call('ZADD', z, now + tonumber(ttl), key)
   local over = redis.call('ZCARD', z) - tonumber(cap)
@@ -63,6 +56,6 @@ local function idemRecord(h, z, key, pos, now, ttl, cap)
     end
     redis.call('HDEL', h, unpack(gone))
   end
-  idemTouch(h, z)
+  idemTouch(h, z, window)
 end
 `

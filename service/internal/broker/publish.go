@@ -63,8 +63,8 @@ func (r *Redis) publishOnce(ctx context.Context, ch string, body []byte, key str
 		cmd = "SPUBLISH"
 	}
 	args := []any{body, r.opts.HistorySize, r.opts.HistoryTTL.Milliseconds(), r.opts.MetaTTL.Milliseconds(),
-		newEpochID(), pubsubName(ch), "1", ttl.Milliseconds(), cmd, flag(!r.cluster), flag(durable)}
-	args = append(args, key, idempotencyCap(r.opts.HistorySize))
+		newEpochID(), pubsubName(ch), "1", ttl.Milliseconds(), cmd, flag(!r.cluster), flag(durable),
+		key, idempotencyCap(r.opts.HistorySize), protocol.IdempotencyWindow.Milliseconds()}
 	keys := []string{metaKey(ch), streamKey(ch), idemKeysKey(ch), idemOrderKey(ch)}
 	if key == "" {
 		keys[2], keys[3], args[6] = metaKey(ch), metaKey(ch), "0"

@@ -147,7 +147,7 @@ func TestRedisIdempotencyKeysBounded(t *testing.T) {
 			t.Errorf("%s = %d (%v), want the cap %d", n.Args(), got, err, keyCap)
 		}
 	}
-	// Both expire with their last entry, a window after the last publish.
+	// Both expire a window after the last keyed publish.
 	for _, k := range []string{idemKeysKey("idem:count"), idemOrderKey("idem:count")} {
 		if ttl, err := admin.PTTL(t.Context(), k).Result(); err != nil || ttl <= 0 || ttl > protocol.IdempotencyWindow {
 			t.Errorf("%s expires in %v (%v), want within %v", k, ttl, err, protocol.IdempotencyWindow)

@@ -40,7 +40,7 @@ func channelOf(pubsub string) (string, bool) {
 // ARGV: body, history size, history ttl ms, meta ttl ms, new epoch,
 // pub/sub channel, "1" when idempotent, idempotency ttl ms, publish command,
 // "1" to check the lineage, "1" in durable mode, idempotency key, how many
-// keys the channel remembers.
+// keys the channel remembers, idempotency window ms.
 // Returns {offset, epoch, 1 when it was a repeat}.
 var publishScript = redis.NewScript(lineageLua + idempotencyLua + `
 local now = false
@@ -49,7 +49,7 @@ if ARGV[7] == '1' then
   local prev = idemFind(KEYS[3], KEYS[4], ARGV[12], now)
   if prev then
     if ARGV[11] == '1' then
-      idemTouch(KEYS[3], KEYS[4])
+      idemTouch(KEYS[3], KEYS[4], ARGV[14])
     end
     local sep = string.find(prev, ':', 1, true)
     return {tonumber(string.sub(prev, 1, sep - 1)), string.sub(prev, sep + 1), 1}
@@ -69,7 +69,7 @@ if tonumber(ARGV[2]) > 0 then
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
 if ARGV[7] == '1' then
-  idemRecord(KEYS[3], KEYS[4], ARGV[12], off .. ':' .. epoch, now, ARGV[8], ARGV[13])
+  idemRecord(KEYS[3], KEYS[4], ARGV[12], off .. ':' .. epoch, now, ARGV[8], ARGV[13], ARGV[14])
 end
 if ARGV[11] ~= '1' then
   if committed then
