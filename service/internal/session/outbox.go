@@ -59,6 +59,7 @@ type outbox struct {
 	pushes     int    // pushes in items
 	queued     int    // bytes in items
 	inflight   int    // bytes of the batch being written
+	batches    uint64 // batches handed to the writer, for the stall watch
 	writing    bool
 
 	// closing stops new items; the writer then sends reason's close frame
@@ -199,6 +200,7 @@ func (o *outbox) next(prev []item) (batch []item, sendClose bool, reason protoco
 	if len(o.items) > 0 && !o.closeSent {
 		batch, o.items, o.spare = o.items, o.spare, nil
 		o.inflight, o.queued, o.pushes = o.queued, 0, 0
+		o.batches++
 		return batch, false, o.reason
 	}
 	if o.closing && !o.closeSent {
@@ -231,6 +233,13 @@ func (o *outbox) signalDone() {
 	default:
 		close(o.done)
 	}
+}
+
+// inFlight returns the number of the batch being written and whether one is.
+func (o *outbox) inFlight() (batch uint64, busy bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.batches, o.inflight > 0
 }
 
 // state returns whether the session is closing and with what reason.

@@ -51,9 +51,10 @@ type Session struct {
 	lastLimited  time.Time // last command refused by the rate limit
 	malformed    int       // malformed frames in a row
 
-	// stall is the write watchdog, owned by the writer goroutine (there is
-	// at most one at a time); nil until the first write.
-	stall *time.Timer
+	// stallBatch and stallScans belong to the manager's stall watch: the
+	// batch it last saw in flight and for how many scans in a row.
+	stallBatch uint64
+	stallScans int
 
 	expiresAt   atomic.Int64 // token expiry, Unix nanoseconds; 0: none
 	expiryTimer *time.Timer

@@ -11,7 +11,7 @@ import (
 const (
 	// writeWait bounds one batch write: a peer that does not take it within
 	// this long is a slow consumer even if its queue never overflows. It is
-	// a watchdog, not the socket deadline (see stalled).
+	// a watch, not the socket deadline (see stalled).
 	writeWait = 10 * time.Second
 	// closeWait bounds writing the close frame. The contract asks for at
 	// least 3 s so that a slow consumer that resumes reading sees its 4008.
@@ -54,8 +54,6 @@ func (s *Session) writeBatch(batch []item) error {
 	if err := s.conn.SetWriteDeadline(time.Now().Add(writeWait + closeWait)); err != nil {
 		return err
 	}
-	s.armStall()
-	defer s.stall.Stop()
 	var w frameWriter
 	var n [kindPing + 1]int
 	for _, it := range batch {
@@ -106,29 +104,29 @@ func (s *Session) observeSent(batch []item, n [kindPing + 1]int) {
 	}
 }
 
-// armStall starts the batch's watchdog. The timer is made on the first
-// write and reused, so a batch costs no allocation.
-func (s *Session) armStall() {
-	if s.stall == nil {
-		s.stall = time.AfterFunc(writeWait, s.stalled)
-		return
-	}
-	s.stall.Reset(writeWait)
-}
-
-// stalled runs when a batch has been writing for writeWait: the peer stopped
-// reading, so it is a slow consumer, closed with 4008 and counted as one.
+// stalled is called by the manager's stall watch once every stallCheck. It
+// reports whether the batch being written is the one the last stallScans
+// calls saw too: the peer stopped reading, so it is a slow consumer, closed
+// with 4008 and counted as one. The stall fields are the watch's own.
 //
 // The rule is best effort, because a write deadline cannot be undone: when
 // a socket write times out, gorilla/websocket makes the error permanent, and
 // the frame may be half written, so nothing valid can follow it on the
-// wire. So the deadline is never the first signal. At writeWait this
-// watchdog drops what waits and gives the write in flight closeWait (at
-// least 3 s, as the contract asks) to finish: a client that resumes reading
-// in time gets the rest of that batch and then the 4008 close frame. One
-// that does not is cut off by the deadline without a close frame; it is
-// still counted as 4008.
-func (s *Session) stalled() { s.evictSlow() }
+// wire. So the deadline is never the first signal. After writeWait the
+// watch drops what waits and gives the write in flight closeWait (at least
+// 3 s, as the contract asks) to finish: a client that resumes reading in
+// time gets the rest of that batch and then the 4008 close frame. One that
+// does not is cut off by the deadline without a close frame; it is still
+// counted as 4008.
+func (s *Session) stalled() bool {
+	batch, busy := s.out.inFlight()
+	if !busy || batch != s.stallBatch {
+		s.stallBatch, s.stallScans = batch, 0
+		return false
+	}
+	s.stallScans++
+	return s.stallScans >= stallScans
+}
 
 // writeClose sends the close frame and gives the peer closeGrace to answer;
 // the reader sees the answer (or the deadline) and closes the socket.
