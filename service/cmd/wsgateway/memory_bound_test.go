@@ -15,7 +15,7 @@ import (
 )
 
 // rssBound is the peak resident set the attacks below may drive one node to
-// (docs/operations.md, "Memory bounds"). The legitimate part is the history
+// (docs/operations.md, "Memory", "Measured under attack"). The legitimate part is the history
 // of the big channel (300 × 60 KB = 18 MB, kept by design) and up to
 // --send-queue-bytes per stalled connection; everything else the attacks try
 // must be refused before it is buffered.
