@@ -14,15 +14,15 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// rssBound is the peak resident set the attacks below may drive one node to
-// (docs/operations.md, "Memory", "Measured under attack"). The legitimate part is the history
-// of the big channel (300 × 60 KB = 18 MB, kept by design) and up to
+// rssBound is the peak resident set the attacks below may drive one node
+// to (docs/operations.md, "Measured under attack"). The legitimate part is
+// the history of the big channel (300 × 60 KB = 18 MB, kept by design) and up to
 // --send-queue-bytes per stalled connection; everything else the attacks try
 // must be refused before it is buffered.
 const rssBound = 160 << 20
 
-// TestMemoryBoundUnderAttack runs the attacks of issue 9 items 1, 2 and 5
-// against one real node (the binary, without the race detector, so its RSS
+// TestMemoryBoundUnderAttack runs the decompression-bomb, reply-amplification
+// and channel-churn attacks against one real node (the binary, without the race detector, so its RSS
 // means what it means in production) and checks its peak RSS (VmHWM).
 func TestMemoryBoundUnderAttack(t *testing.T) {
 	p := startBinary(t, "--compression", "--api-key", "k", "--command-rate", "0",
