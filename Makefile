@@ -41,7 +41,7 @@ ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)/actionlint
 
 # Fuzz targets as "package:FuzzName" pairs. `go test -fuzz` takes one target
 # per run, so every pair is run in turn. Add new fuzz tests here.
-FUZZ_TARGETS := ./service/internal/protocol:FuzzDecodeCommand \
+FUZZ_TARGETS := ./service/protocol:FuzzDecodeCommand \
 	./service/internal/auth:FuzzMatch
 # Fuzz time per target for `make fuzz`, and for the short run in `make test`.
 FUZZTIME ?= 60s

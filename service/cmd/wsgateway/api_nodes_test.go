@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
 // TestAPINodesDuringRedisOutage: with Redis stopped, GET /api/v1/nodes
@@ -14,7 +14,7 @@ import (
 // than 503; with Redis back, the whole cluster again.
 func TestAPINodesDuringRedisOutage(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	a := startNode(t, "--dev", "--redis-url", srv.URL(), "--node-id", "node-a", "--zone", "z1")
 	startNode(t, "--dev", "--redis-url", srv.URL(), "--node-id", "node-b")
 	nodes := func(wantDegraded bool, wantNodes ...string) func() string {

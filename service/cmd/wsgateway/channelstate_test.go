@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
 // brokerChannels is the in-process broker's channel count, -1 when the node
@@ -128,7 +128,7 @@ func TestHistoryMaxChannelsEvictsOldestIdle(t *testing.T) {
 }
 
 func TestRedisMetaKeyLivesChannelMetaTTL(t *testing.T) {
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	g := startNode(t, "--dev", "--redis-url", srv.URL(), "--history-ttl", "1s", "--channel-meta-ttl", "3s")
 	apiPublish(t, g, "", "ttl", `1`)
 	ttl, err := srv.Client().PTTL(t.Context(), "wsg:{ttl}:m").Result()

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
 // failoverRun is the common frame of the tests where a node goes away
@@ -91,7 +91,7 @@ func (r *failoverRun) finish(t *testing.T, g *gw) {
 // history, and end with every publication: none lost, none repeated.
 func TestClusterNodeKilled(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	victim := startBinary(t, "--redis-url", srv.URL(), "--node-id", "victim")
 	survivors := startCluster(t, srv, []string{"node-b", "node-c"})
 	r := startFailoverRun(t, victim.gw, survivors[0], 10, []string{"kill:0", "kill:1"})
@@ -125,7 +125,7 @@ func TestClusterNodeKilled(t *testing.T) {
 func TestClusterDrainUnderLoad(t *testing.T) {
 	t.Parallel()
 	const window = 2 * time.Second
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	victim := startBinary(t, "--redis-url", srv.URL(), "--node-id", "draining", "--drain-delay", "0s", "--drain-window", window.String())
 	survivor := startCluster(t, srv, []string{"node-b"})[0]
 	r := startFailoverRun(t, victim.gw, survivor, 20, []string{"drain:load"})

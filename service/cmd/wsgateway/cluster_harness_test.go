@@ -17,7 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
 // Helpers for the multi-node tests over a real Redis (cluster_*_test.go).
@@ -26,7 +26,7 @@ import (
 
 // startCluster runs one in-process node per id on srv's Redis, each with
 // --dev, its own --node-id and the extra args.
-func startCluster(t *testing.T, srv *testredis.Server, ids []string, extra ...string) []*gw {
+func startCluster(t *testing.T, srv *redistest.Server, ids []string, extra ...string) []*gw {
 	t.Helper()
 	nodes := make([]*gw, len(ids))
 	for i, id := range ids {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
 // TestClusterRedisKilled kills Redis (SIGKILL) under a steady stream of
@@ -18,7 +18,7 @@ import (
 // a silent gap.
 func TestClusterRedisKilled(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	nodes := startCluster(t, srv, []string{"node-a", "node-b", "node-c"})
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	const ch = "outage:live"
@@ -157,7 +157,7 @@ func reportOutage(t *testing.T, results []pubResult, killed, opened, restarted, 
 // new epoch.
 func TestClusterRedisRestartWithData(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t, testredis.Options{AppendOnly: true})
+	srv := redistest.Start(t, redistest.Options{AppendOnly: true})
 	nodes := startCluster(t, srv, []string{"node-a", "node-b"})
 	a, b := nodes[0], nodes[1]
 	const ch = "aof:kept"

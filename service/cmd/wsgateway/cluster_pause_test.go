@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/wsgateway/wsgateway/service/client"
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
 // TestClusterRedisPaused stops Redis (SIGSTOP) in the middle of two streams
@@ -26,7 +26,7 @@ import (
 // exactly once and reaches a subscriber on another node exactly once.
 func TestClusterRedisPaused(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	nodes := startCluster(t, srv, []string{"node-a", "node-b"})
 	a, b := nodes[0], nodes[1]
 	const ch = "paused:stream"

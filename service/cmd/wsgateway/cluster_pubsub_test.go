@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
 // TestClusterPubSubConnectionKilled: Redis drops the nodes' pub/sub
@@ -16,7 +16,7 @@ import (
 // offset exactly once, in order, in their one subscription, without unsub.
 func TestClusterPubSubConnectionKilled(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	nodes := startCluster(t, srv, []string{"node-a", "node-b"})
 	const ch = "pskill:live"
 	var subs []*watcher
@@ -79,7 +79,7 @@ func TestClusterQuietChannelAfterPartition(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := testredis.Start(t, testredis.Options{})
+			srv := redistest.Start(t, redistest.Options{})
 			link := startProxy(t, srv.Addr)
 			a := startCluster(t, srv, []string{"node-a"}, "--history-size", "2")[0]
 			b := startNode(t, "--dev", "--redis-url", "redis://"+link.l.Addr().String(), "--node-id", "node-b", "--history-size", "2")

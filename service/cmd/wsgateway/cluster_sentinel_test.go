@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
 // The Sentinel failover tests: a master, a replica and three sentinels, two
@@ -78,7 +78,7 @@ var sentinelChannels = []string{"fo:a", "fo:b"}
 
 // sentinelRun is the frame of both tests.
 type sentinelRun struct {
-	s        *testredis.Sentinel
+	s        *redistest.Sentinel
 	nodes    []*gw
 	pubs     []*publisher
 	watchers []*watcher     // one per node, subscribed to both channels
@@ -93,7 +93,7 @@ type pos struct {
 
 func startSentinelRun(t *testing.T, extra ...string) *sentinelRun {
 	t.Helper()
-	r := &sentinelRun{s: testredis.StartSentinel(t), before: map[string]pos{}}
+	r := &sentinelRun{s: redistest.StartSentinel(t), before: map[string]pos{}}
 	for _, id := range []string{"node-a", "node-b"} {
 		args := append([]string{"--dev", "--redis-url", r.s.URL(), "--node-id", id, "--history-size", "100000"}, extra...)
 		r.nodes = append(r.nodes, startNode(t, args...))

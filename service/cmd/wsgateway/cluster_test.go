@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
 // TestCluster runs three nodes on one real Redis and checks that they
@@ -18,7 +18,7 @@ import (
 // it reaches every node.
 func TestCluster(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	nodes := startCluster(t, srv, []string{"node-a", "node-b", "node-c"}, "--jwt-secret", testSecret, "--command-rate", "0")
 	a, b, c := nodes[0], nodes[1], nodes[2]
 

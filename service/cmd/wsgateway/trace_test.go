@@ -15,7 +15,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
 
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
 // otlpReceiver is a real OTLP/gRPC trace endpoint: the collector's own
@@ -105,7 +105,7 @@ func TestTraceFollowsAPublicationAcrossNodes(t *testing.T) {
 	for k, v := range env {
 		t.Setenv(k, v) // the SDK and exporter read the process environment
 	}
-	redis := testredis.Start(t, testredis.Options{})
+	redis := redistest.Start(t, redistest.Options{})
 	a := startNodeEnv(t, os.Getenv, "--dev", "--redis-url", redis.URL(), "--node-id", "a")
 	b := startNodeEnv(t, os.Getenv, "--dev", "--redis-url", redis.URL(), "--node-id", "b")
 

@@ -1,6 +1,6 @@
 package broker
 
-import "github.com/wsgateway/wsgateway/service/internal/protocol"
+import "github.com/wsgateway/wsgateway/service/protocol"
 
 // Handler receives what the broker delivers to this node. The hub implements
 // it. A broker calls it from its own goroutines (Memory: the publisher's), so

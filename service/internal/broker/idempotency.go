@@ -3,7 +3,7 @@ package broker
 import (
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // MinIdempotencyKeys is the least number of idempotency keys a channel

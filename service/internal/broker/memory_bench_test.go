@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 func BenchmarkMemoryPublish(b *testing.B) {

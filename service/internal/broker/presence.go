@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // AddPresence records info.Client as present on channel, replacing an earlier

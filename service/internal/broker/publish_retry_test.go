@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // TestRedisPublishReplyLost: Redis runs a publish script, then the
@@ -23,7 +23,7 @@ import (
 func TestRedisPublishReplyLost(t *testing.T) {
 	for _, key := range []string{"", "caller-key"} {
 		t.Run("key="+key, func(t *testing.T) {
-			srv := testredis.Start(t, testredis.Options{})
+			srv := redistest.Start(t, redistest.Options{})
 			px := startCutProxy(t, srv.Addr)
 			b := startRedis(t, "redis://"+px.addr, suiteNode, newRecorder(t))
 			const ch = "lost-reply"

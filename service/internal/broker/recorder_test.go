@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // recorder is a Handler that keeps what it receives and checks, per channel,

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // BenchmarkRedisPublish publishes on one channel of a standalone Redis that
@@ -58,7 +58,7 @@ var benchData = []byte(`{"text":"hello"}`)
 
 // benchRedis starts a server and a node subscribed to benchChannel.
 func benchRedis(b *testing.B) (*redisNode, *countingHandler) {
-	srv := testredis.Start(b, testredis.Options{})
+	srv := redistest.Start(b, redistest.Options{})
 	h := &countingHandler{}
 	r := startRedis(b, srv.URL(), protocol.NodeInfo{Node: "bench"}, h, func(o *RedisOptions) {
 		o.HistorySize, o.HistoryTTL = 1000, 10*time.Minute
@@ -92,8 +92,8 @@ func (h *countingHandler) wait(b *testing.B, n int64) {
 // for the epoch's lineage), "durable" (MinReplicas 1) adds a WAIT for the
 // replica and the commit script that makes the publication visible.
 func BenchmarkRedisPublishReplicated(b *testing.B) {
-	master := testredis.Start(b, testredis.Options{})
-	replica := testredis.Start(b, testredis.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port)}})
+	master := redistest.Start(b, redistest.Options{})
+	replica := redistest.Start(b, redistest.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port)}})
 	rc := replica.Client()
 	poll(b, "replica in sync", func() error {
 		info, err := rc.Info(context.Background(), "replication").Result()

@@ -8,8 +8,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // The Redis broker's per-channel keys are bounded as the in-process broker's
@@ -54,7 +54,7 @@ func churn(t *testing.T, b brokerUnderTest, prefix string, n int) {
 }
 
 func TestRedisUnpublishedChannelsLeaveNoKeys(t *testing.T) {
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	admin := srv.Client()
 	const n = 200
 	t.Run("what is left expires within DefaultEmptyTTL", func(t *testing.T) {
@@ -95,7 +95,7 @@ func TestRedisUnpublishedChannelsLeaveNoKeys(t *testing.T) {
 // given; once the node unsubscribed, the channel's keys go.
 func TestRedisSubscribedEmptyChannelKeepsEpoch(t *testing.T) {
 	shortChecks(t)
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	admin := srv.Client()
 	rec := newRecorder(t)
 	b := startRedis(t, srv.URL(), suiteNode, rec, func(o *RedisOptions) {
@@ -131,7 +131,7 @@ func TestRedisSubscribedEmptyChannelKeepsEpoch(t *testing.T) {
 // channel leave in Redis: a fixed number of keys, the idempotency entries
 // capped at idempotencyCap.
 func TestRedisIdempotencyKeysBounded(t *testing.T) {
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	admin := srv.Client()
 	b := startRedis(t, srv.URL(), suiteNode, newRecorder(t))
 	keyCap := idempotencyCap(suiteHistorySize)

@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // The Redis broker under failure: a dead server, a restarted one, a killed
@@ -33,7 +33,7 @@ const (
 // offset 1, and a subscriber on another node receives that publication, so
 // its sessions see the epoch change.
 func TestRedisOutage(t *testing.T) {
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	subRec := newRecorder(t)
 	sub := startRedis(t, srv.URL(), protocol.NodeInfo{Node: "sub"}, subRec)
 	pub := startRedis(t, srv.URL(), protocol.NodeInfo{Node: "pub"}, newRecorder(t))
@@ -68,7 +68,7 @@ func TestRedisOutage(t *testing.T) {
 // must find the new epoch and deliver it; otherwise its sessions would sit
 // in the old epoch, silently missing that publication.
 func TestRedisRestartEmptyQuietChannel(t *testing.T) {
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	subRec := newRecorder(t)
 	sub := startRedis(t, srv.URL(), protocol.NodeInfo{Node: "sub"}, subRec)
 	const ch = "quiet"
@@ -180,7 +180,7 @@ func waitPosition(t *testing.T, rec *recorder, ch string, pos protocol.Position)
 // client recovering from before the restart gets recovered:false instead
 // of publications that might reuse offsets it has already seen.
 func TestRedisRestartWithData(t *testing.T) {
-	srv := testredis.Start(t, testredis.Options{AppendOnly: true})
+	srv := redistest.Start(t, redistest.Options{AppendOnly: true})
 	b := startRedis(t, srv.URL(), suiteNode, newRecorder(t))
 	const ch = "durable"
 	pos := publishN(t, b, ch, 5)
@@ -211,7 +211,7 @@ func TestRedisRestartWithData(t *testing.T) {
 // already have dropped what the subscriber missed by the time its receiver
 // (behind by the reconnect) asks, and the node would rightly pass the gap on.
 func TestRedisPubSubKilled(t *testing.T) {
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	admin := srv.Client()
 	rec := newRecorder(t)
 	const ch, n = "killed", 300
@@ -263,7 +263,7 @@ func TestRedisPubSubKilled(t *testing.T) {
 // channel, whatever the number of local Subscribe calls, and drops it with
 // the last Unsubscribe.
 func TestRedisSubscribeRefCount(t *testing.T) {
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	admin := srv.Client()
 	rec := newRecorder(t)
 	b := startRedis(t, srv.URL(), suiteNode, rec)
@@ -334,7 +334,7 @@ func TestRedisPresenceExpiry(t *testing.T) {
 	entryTTL, refreshEvery = time.Second, 100*time.Millisecond
 	t.Cleanup(func() { entryTTL, refreshEvery = oldTTL, oldEvery })
 
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	nodeA, nodeB := protocol.NodeInfo{Node: "a"}, protocol.NodeInfo{Node: "b"}
 	a := startRedis(t, srv.URL(), nodeA, newRecorder(t))
 	b := startRedis(t, srv.URL(), nodeB, newRecorder(t))
@@ -389,7 +389,7 @@ func clusterIs(b *redisNode, ch string, wantPres []protocol.ClientInfo, wantNode
 // TestRedisDisconnectAcrossNodes: a Disconnect on one node reaches every
 // node's handler, its own included.
 func TestRedisDisconnectAcrossNodes(t *testing.T) {
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	recA, recB := newRecorder(t), newRecorder(t)
 	a := startRedis(t, srv.URL(), protocol.NodeInfo{Node: "a"}, recA)
 	startRedis(t, srv.URL(), protocol.NodeInfo{Node: "b"}, recB)
@@ -407,7 +407,7 @@ func TestRedisDisconnectAcrossNodes(t *testing.T) {
 // without a restart: publishing resumes, and a subscribing node receives
 // what is published after the failover.
 func TestRedisSentinelFailover(t *testing.T) {
-	s := testredis.StartSentinel(t)
+	s := redistest.StartSentinel(t)
 	rec := newRecorder(t)
 	sub := startRedis(t, s.URL(), protocol.NodeInfo{Node: "sub"}, rec)
 	pub := startRedis(t, s.URL(), protocol.NodeInfo{Node: "pub"}, newRecorder(t))
@@ -472,7 +472,7 @@ func counter(t *testing.T, reg *prometheus.Registry, name, op string) float64 {
 // scheduled. The subscription waits for Run and then works; it once
 // panicked, finding no pub/sub connection for its channel.
 func TestRedisSubscribeBeforeRun(t *testing.T) {
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	rec := newRecorder(t)
 	r, err := NewRedis(RedisOptions{URL: srv.URL(), HistorySize: suiteHistorySize, HistoryTTL: time.Minute,
 		Node: func() protocol.NodeInfo { return suiteNode }, Log: slog.New(slog.DiscardHandler),

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // BenchmarkRedisPublishScript measures what the publish script costs Redis
@@ -18,7 +18,7 @@ import (
 // redis-µs/op is EVALSHA's usec_per_call, and keys is what the channel
 // holds in Redis at the end.
 func BenchmarkRedisPublishScript(b *testing.B) {
-	srv := testredis.Start(b, testredis.Options{})
+	srv := redistest.Start(b, redistest.Options{})
 	admin := srv.Client()
 	r := startRedis(b, srv.URL(), protocol.NodeInfo{Node: "bench"}, nopHandler{}, func(o *RedisOptions) {
 		o.HistorySize, o.HistoryTTL = 1000, 10*time.Minute

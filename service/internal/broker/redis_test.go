@@ -14,16 +14,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
-	"github.com/wsgateway/wsgateway/service/internal/testredis"
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // The Redis broker runs the shared suite on a standalone server and on a
 // three-master cluster. The servers are real redis-server processes started
-// by testredis; a missing binary fails the test, it never skips.
+// by redistest; a missing binary fails the test, it never skips.
 
 func TestRedis(t *testing.T) {
-	srv := testredis.Start(t, testredis.Options{})
+	srv := redistest.Start(t, redistest.Options{})
 	admin := srv.Client()
 	runBrokerSuite(t, func(t *testing.T, h Handler) brokerUnderTest {
 		flushAll(t, admin)
@@ -34,7 +34,7 @@ func TestRedis(t *testing.T) {
 // TestRedisCluster shares one cluster between its subtests, which empty it
 // first: starting a cluster takes seconds.
 func TestRedisCluster(t *testing.T) {
-	cl := testredis.StartCluster(t)
+	cl := redistest.StartCluster(t)
 	admins := make([]*redis.Client, len(cl.Nodes))
 	for i, n := range cl.Nodes {
 		admins[i] = n.Client()

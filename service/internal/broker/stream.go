@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // stream is one channel's state in a Memory: its position, its history ring

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // testIdempotencyBounded: a channel remembers idempotencyCap keys. Beyond

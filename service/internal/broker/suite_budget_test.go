@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // testHistoryBudget: a byte budget (HistoryQuery.MaxBytes) ends a page

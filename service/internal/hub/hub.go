@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
 	"github.com/wsgateway/wsgateway/service/internal/telemetry"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // Subscriber is one connection's subscription to one channel.

@@ -1,6 +1,6 @@
 package hub
 
-import "github.com/wsgateway/wsgateway/service/internal/protocol"
+import "github.com/wsgateway/wsgateway/service/protocol"
 
 // AddConn registers an authenticated connection of user.
 func (h *Hub) AddConn(user string, c Conn) {

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // conn is a fake Conn that records the reasons it was closed with. When

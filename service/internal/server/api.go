@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // apiHandler answers one API call with a result to encode or an error.

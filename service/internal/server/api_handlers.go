@@ -9,8 +9,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
 	"github.com/wsgateway/wsgateway/service/internal/telemetry"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // maxBroadcastChannels bounds one broadcast call.

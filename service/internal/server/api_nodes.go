@@ -3,7 +3,7 @@ package server
 import (
 	"net/http"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // nodesResult is the answer of GET /api/v1/nodes.

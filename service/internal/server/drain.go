@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // drainTick is how often the drain closes the next share of connections.

@@ -17,8 +17,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wsgateway/wsgateway/service/internal/hub"
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
 	"github.com/wsgateway/wsgateway/service/internal/session"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // Broker is what the HTTP layer needs of the cluster: the session's needs

@@ -3,7 +3,7 @@ package session
 import (
 	"context"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // Broker is what a session needs of the cluster: offsets, history, presence

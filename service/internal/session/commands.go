@@ -8,8 +8,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wsgateway/wsgateway/service/internal/auth"
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
 	"github.com/wsgateway/wsgateway/service/internal/telemetry"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // opTimeout bounds one broker call made for a command. The Redis broker's

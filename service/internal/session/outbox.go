@@ -5,7 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/wsgateway/wsgateway/service/internal/hub"
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // item is one thing waiting to be written: a line this session owns (a reply

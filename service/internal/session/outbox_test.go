@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/wsgateway/wsgateway/service/internal/hub"
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // TestOutboxBounds: the queue overflows on bytes (waiting plus the batch

@@ -15,7 +15,7 @@ import (
 
 	"github.com/wsgateway/wsgateway/service/internal/auth"
 	"github.com/wsgateway/wsgateway/service/internal/hub"
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // ConnInfo is what the HTTP layer learned at the upgrade.

@@ -6,8 +6,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
 	"github.com/wsgateway/wsgateway/service/internal/telemetry"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // positionOnly asks History for the stream position and no publications.

@@ -4,7 +4,7 @@ import (
 	"sync"
 
 	"github.com/wsgateway/wsgateway/service/internal/hub"
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 type subState uint8

@@ -3,7 +3,7 @@ package session
 import (
 	"time"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // setExpiry arms (or disarms) the token expiry: at expiry the connection is

@@ -7,8 +7,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
 	"github.com/wsgateway/wsgateway/service/internal/telemetry"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // startConnectSpan opens the connect span at the upgrade, as a child of the

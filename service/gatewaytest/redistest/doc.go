@@ -1,4 +1,4 @@
-// Package testredis starts real redis-server and redis-sentinel processes on
+// Package redistest starts real redis-server and redis-sentinel processes on
 // free ports for tests, and stops them when the test ends: a single server
 // (Start), a master with a replica and three sentinels (StartSentinel), and a
 // three-master cluster (StartCluster).
@@ -12,4 +12,4 @@
 //
 // Every process is stopped by its own PID only, and every wait is bounded;
 // a failure message carries the tail of the process's output.
-package testredis
+package redistest

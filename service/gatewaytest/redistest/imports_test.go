@@ -1,4 +1,4 @@
-package testredis
+package redistest
 
 import (
 	"go/parser"
@@ -12,7 +12,7 @@ import (
 )
 
 // importPath is this package's import path.
-const importPath = "github.com/wsgateway/wsgateway/service/internal/testredis"
+const importPath = "github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 
 func TestNotImportedByProductionCode(t *testing.T) {
 	root := moduleRoot(t)
@@ -26,7 +26,7 @@ func TestNotImportedByProductionCode(t *testing.T) {
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
-		if filepath.Dir(path) == filepath.Join(root, "service", "internal", "testredis") {
+		if filepath.Dir(path) == filepath.Join(root, "service", "gatewaytest", "redistest") {
 			return nil
 		}
 		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)

@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"context"
@@ -17,9 +17,9 @@ import (
 	"github.com/wsgateway/wsgateway/service/internal/broker"
 	"github.com/wsgateway/wsgateway/service/internal/config"
 	"github.com/wsgateway/wsgateway/service/internal/hub"
-	"github.com/wsgateway/wsgateway/service/internal/protocol"
 	"github.com/wsgateway/wsgateway/service/internal/server"
 	"github.com/wsgateway/wsgateway/service/internal/session"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // node is one gateway process's parts, built in dependency order.
@@ -37,14 +37,14 @@ type clusterBroker interface {
 
 // build connects the parts: the broker feeds the hub, sessions use both,
 // and the server serves sessions; neither broker nor hub imports the other.
-func build(cfg config.Config, log *slog.Logger, tracer trace.Tracer) (*node, error) {
+func build(cfg config.Config, version string, log *slog.Logger, tracer trace.Tracer) (*node, error) {
 	verifier, err := newVerifier(cfg)
 	if err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	registerInfo(reg, cfg)
+	registerInfo(reg, cfg, version)
 	bm := broker.NewMetrics(reg) // the redis_* series exist at zero on every node
 
 	h := hub.New(reg, tracer)
@@ -117,7 +117,7 @@ func newVerifier(cfg config.Config) (*auth.Verifier, error) {
 
 // registerInfo exposes the node's identity once, as labels of a constant
 // gauge, instead of on every series.
-func registerInfo(reg prometheus.Registerer, cfg config.Config) {
+func registerInfo(reg prometheus.Registerer, cfg config.Config, version string) {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "wsgateway_build_info", Help: "Build and node identity; always 1.",
 		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version(),

@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"context"
@@ -16,9 +16,10 @@ import (
 	"github.com/wsgateway/wsgateway/service/internal/telemetry"
 )
 
-// run is the whole program; it returns the exit code. A startup error is one
+// Run is the whole wsgateway program; it returns the exit code. version is
+// the build's, reported in logs, metrics and traces. A startup error is one
 // line on stderr and exit 1; logs go to stdout as JSON.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func Run(ctx context.Context, version string, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "token" {
 		return runToken(args[1:], getenv, stdout, stderr)
 	}
@@ -39,7 +40,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	defer flushTraces(shutdownTracing, log)
-	node, err := build(cfg, log, tracer)
+	node, err := build(cfg, version, log, tracer)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgateway: %v\n", err)
 		return 1
