@@ -74,24 +74,36 @@ type Disconnect struct {
 // The close reasons of the contract. Code values are part of the contract;
 // reason texts are informative.
 var (
-	CloseNormal        = Disconnect{1000, "normal"}
-	CloseGoingAway     = Disconnect{1001, "node going away"}
-	CloseUnsupported   = Disconnect{1003, "binary frames are not supported"}
-	CloseProtocolError = Disconnect{1002, "protocol error"}
-	CloseInvalidUTF8   = Disconnect{1007, "invalid UTF-8"}
-	CloseBadDeflate    = Disconnect{1007, "invalid compressed data"}
-	ClosePolicy        = Disconnect{1008, "three malformed frames in a row"}
-	CloseTooBig        = Disconnect{1009, "frame too big"}
-	CloseInternal      = Disconnect{1011, "internal error"}
-	CloseStale         = Disconnect{1011, "no pong or traffic"}
-	CloseRestart       = Disconnect{1012, "node draining"}
-	CloseOverloaded    = Disconnect{1013, "node overloaded"}
-	CloseUnauthorized  = Disconnect{4001, "unauthorized"}
-	CloseTokenExpired  = Disconnect{4001, "token expired"}
-	CloseDisconnected  = Disconnect{4003, "disconnected by the server API"}
-	CloseSlowConsumer  = Disconnect{4008, "slow consumer"}
-	CloseConnectTimout = Disconnect{4009, "no connect command in time"}
-	CloseRateLimited   = Disconnect{4029, "rate limited"}
+	CloseNormal         = Disconnect{1000, "normal"}
+	CloseGoingAway      = Disconnect{1001, "node going away"}
+	CloseUnsupported    = Disconnect{1003, "binary frames are not supported"}
+	CloseProtocolError  = Disconnect{1002, "protocol error"}
+	CloseInvalidUTF8    = Disconnect{1007, "invalid UTF-8"}
+	CloseBadDeflate     = Disconnect{1007, "invalid compressed data"}
+	ClosePolicy         = Disconnect{1008, "three malformed frames in a row"}
+	CloseTooBig         = Disconnect{1009, "frame too big"}
+	CloseInternal       = Disconnect{1011, "internal error"}
+	CloseStale          = Disconnect{1011, "no pong or traffic"}
+	CloseRestart        = Disconnect{1012, "node draining"}
+	CloseOverloaded     = Disconnect{1013, "node overloaded"}
+	CloseUnauthorized   = Disconnect{4001, "unauthorized"}
+	CloseTokenExpired   = Disconnect{4001, "token expired"}
+	CloseDisconnected   = Disconnect{4003, "disconnected by the server API"}
+	CloseSlowConsumer   = Disconnect{4008, "slow consumer"}
+	CloseConnectTimeout = Disconnect{4009, "no connect command in time"}
+	CloseRateLimited    = Disconnect{4029, "rate limited"}
+)
+
+// Reasons a connection ended without a close frame. 1006 is never sent
+// (RFC 6455 reserves it for "no close frame"); the server records these so
+// that its metrics and logs say how the connection ended.
+var (
+	// CloseConnectionLost: the peer went away (read error, reset, EOF)
+	// before any close frame.
+	CloseConnectionLost = Disconnect{1006, "connection lost"}
+	// CloseWriteFailed: a write to the peer failed, which leaves the socket
+	// unusable, so no close frame can follow.
+	CloseWriteFailed = Disconnect{1006, "write failed"}
 )
 
 // CloseCodes lists every close code the server sends, for metrics.

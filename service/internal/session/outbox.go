@@ -220,7 +220,7 @@ func (o *outbox) fail() {
 	defer o.mu.Unlock()
 	o.closing, o.closeSent, o.writing = true, true, false
 	if o.reason.Code == 0 {
-		o.reason = protocol.Disconnect{Code: 1006, Reason: "write failed"}
+		o.reason = protocol.CloseWriteFailed
 	}
 	o.dropQueued()
 	o.inflight = 0

@@ -183,12 +183,12 @@ func (s *Session) readFailed(err error) {
 		if !s.connected {
 			s.m.Connects.WithLabelValues(ConnectTimeout).Inc()
 			s.endConnectSpan(ConnectTimeout)
-			s.Close(protocol.CloseConnectTimout)
+			s.Close(protocol.CloseConnectTimeout)
 		} else {
 			s.Close(protocol.CloseStale)
 		}
 	default:
-		s.out.peerClosed(protocol.Disconnect{Code: 1006, Reason: "connection lost"})
+		s.out.peerClosed(protocol.CloseConnectionLost)
 	}
 }
 
