@@ -12,21 +12,6 @@ import (
 	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
-// DefaultMetaTTL is how long a channel's offset and epoch outlive its last
-// publication when the options' MetaTTL is zero. A node sets MetaTTL from
-// --channel-meta-ttl, whose default this is.
-const DefaultMetaTTL = 24 * time.Hour
-
-// DefaultEmptyTTL is how long a channel that never had a publication keeps
-// its epoch after its last read or subscriber (at most MetaTTL): long enough
-// for a client that reconnects to recover with it, short enough that
-// subscribing to many channels leaves nothing behind for long.
-const DefaultEmptyTTL = time.Minute
-
-// emptyTTL is DefaultEmptyTTL, or MetaTTL when that is shorter: a channel
-// without publications never outlives one with them.
-func emptyTTL(metaTTL time.Duration) time.Duration { return min(DefaultEmptyTTL, metaTTL) }
-
 // DefaultSweepInterval is how often Run sweeps when
 // MemoryOptions.SweepInterval is zero (more often when emptyTTL is shorter).
 // Expiry is also checked on every access, so the interval bounds only how

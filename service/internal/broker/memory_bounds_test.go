@@ -62,9 +62,6 @@ func metricValue(t *testing.T, c prometheus.Metric) float64 {
 	return m.Gauge.GetValue()
 }
 
-// positionOnly is what a session reads when a client subscribes.
-var positionOnly = protocol.HistoryQuery{HasSince: true, Since: ^uint64(0)}
-
 func TestMemoryUnpublishedChannelsLeaveNoState(t *testing.T) {
 	m, _, c := newTestMemory(t)
 	ctx := t.Context()
@@ -74,7 +71,7 @@ func TestMemoryUnpublishedChannelsLeaveNoState(t *testing.T) {
 		if err := m.Subscribe(ctx, ch); err != nil {
 			t.Fatal(err)
 		}
-		history(t, m, ch, positionOnly)
+		history(t, m, ch, protocol.PositionOnly)
 		if err := m.Unsubscribe(ctx, ch); err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +110,7 @@ func TestMemoryEmptyChannelEpoch(t *testing.T) {
 			if err := m.Subscribe(t.Context(), "ch"); err != nil {
 				t.Fatal(err)
 			}
-			first := history(t, m, "ch", positionOnly)
+			first := history(t, m, "ch", protocol.PositionOnly)
 			if tt.unsubscribe {
 				if err := m.Unsubscribe(t.Context(), "ch"); err != nil {
 					t.Fatal(err)
@@ -197,7 +194,7 @@ func TestMemoryHistoryCapEvictsOldestIdle(t *testing.T) {
 	if got := metricValue(t, metrics.HistoryEvictions); got != 2 {
 		t.Errorf("evictions %v after b came back, want 2 (c, now the idlest)", got)
 	}
-	if got := history(t, m, "c", positionOnly).Offset; got != 0 {
+	if got := history(t, m, "c", protocol.PositionOnly).Offset; got != 0 {
 		t.Errorf("c at offset %d, want 0: it was the idlest", got)
 	}
 }

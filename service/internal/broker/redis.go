@@ -43,9 +43,7 @@ type Redis struct {
 	opts    RedisOptions
 	rdb     redis.UniversalClient
 	cluster bool // sharded pub/sub and per-shard subscriber connections
-	h       Handler
 	g       *guard
-	log     *slog.Logger
 
 	subs *subscriptions
 	pres *localPresence
@@ -64,9 +62,10 @@ func NewRedis(opts RedisOptions, h Handler) (*Redis, error) {
 	// go-redis logs (dial failures, failovers) through one process-wide
 	// logger; route it into ours. There is one broker per process.
 	redis.SetLogger(redisLogger{opts.Log})
-	r := &Redis{opts: opts, rdb: rdb, cluster: cluster, h: h, log: opts.Log,
-		g: newGuard(opts.Metrics, opts.Log), pres: newLocalPresence()}
-	r.subs = newSubscriptions(r)
+	r := &Redis{opts: opts, rdb: rdb, cluster: cluster, g: newGuard(opts.Metrics, opts.Log), pres: newLocalPresence()}
+	cc, _ := rdb.(*redis.ClusterClient) // nil unless cluster
+	r.subs = newSubscriptions(pubsubDeps{rdb: rdb, cluster: cc, guard: r.g, history: r.History,
+		metaTTL: opts.MetaTTL, h: h, log: opts.Log, pubsubErrors: opts.Metrics.Errors.WithLabelValues("pubsub")})
 	return r, nil
 }
 
@@ -88,7 +87,7 @@ func (r *Redis) Close() error { return r.rdb.Close() }
 func (r *Redis) History(ctx context.Context, ch string, q protocol.HistoryQuery) (protocol.History, error) {
 	mode := "latest"
 	switch {
-	case q.HasSince && q.Since == ^uint64(0):
+	case q.IsPositionOnly():
 		mode = "position"
 	case q.HasSince:
 		mode = "since"
@@ -97,7 +96,7 @@ func (r *Redis) History(ctx context.Context, ch string, q protocol.HistoryQuery)
 	err := r.g.do(ctx, "history", func(ctx context.Context) error {
 		var err error
 		res, err = historyScript.Run(ctx, r.rdb, []string{metaKey(ch), streamKey(ch)},
-			newEpochID(), r.emptyTTL().Milliseconds(), mode, q.Since, q.Limit, max(q.MaxBytes, 0),
+			newEpochID(), redisEmptyTTL(r.opts.MetaTTL).Milliseconds(), mode, q.Since, q.Limit, max(q.MaxBytes, 0),
 			flag(!r.cluster), flag(r.opts.MinReplicas > 0)).Slice()
 		return err
 	})
@@ -145,6 +144,16 @@ func decodeEntry(ch string, e any) (*protocol.Publication, error) {
 	}
 	s, _ := fields[1].(string)
 	return decodePayload(ch, s)
+}
+
+// Subscribe makes this node receive ch's publications (reference-counted:
+// every successful Subscribe needs one Unsubscribe).
+func (r *Redis) Subscribe(ctx context.Context, ch string) error { return r.subs.subscribe(ctx, ch) }
+
+// Unsubscribe releases one Subscribe.
+func (r *Redis) Unsubscribe(_ context.Context, ch string) error {
+	r.subs.unsubscribe(ch)
+	return nil
 }
 
 // redisLogger adapts slog to go-redis's logger. Its lines repeat what the

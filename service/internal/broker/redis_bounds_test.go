@@ -45,7 +45,7 @@ func churn(t *testing.T, b brokerUnderTest, prefix string, n int) {
 		if err := b.Subscribe(ctx, ch); err != nil {
 			t.Fatal(err)
 		}
-		history(t, b, ch, positionOnly)
+		history(t, b, ch, protocol.PositionOnly)
 		if err := b.Unsubscribe(ctx, ch); err != nil {
 			t.Fatal(err)
 		}
@@ -104,8 +104,8 @@ func TestRedisSubscribedEmptyChannelKeepsEpoch(t *testing.T) {
 	if err := b.Subscribe(t.Context(), "kept"); err != nil {
 		t.Fatal(err)
 	}
-	first := history(t, b, "kept", positionOnly)
-	time.Sleep(3 * b.emptyTTL()) // quiet for three times the TTL of its meta
+	first := history(t, b, "kept", protocol.PositionOnly)
+	time.Sleep(3 * redisEmptyTTL(b.opts.MetaTTL)) // quiet for three times the TTL of its meta
 	pos := publish(t, b, "kept", protocol.PublishOptions{})
 	if pos != (protocol.Position{Offset: 1, Epoch: first.Epoch}) {
 		t.Errorf("first publication at %+v, want offset 1 in the epoch subscribers got, %q", pos, first.Epoch)

@@ -10,9 +10,6 @@ import (
 	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
-// positionOnly asks History for the stream position and no publications.
-var positionOnly = protocol.HistoryQuery{HasSince: true, Since: ^uint64(0)}
-
 func (s *Session) subscribe(cmd *protocol.Command) {
 	ch := cmd.Channel
 	if !s.claims.CanSubscribe(ch) {
@@ -62,7 +59,7 @@ func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Com
 	if err := s.mgr.broker.AddPresence(ctx, sub.channel, info); err != nil {
 		return "none", err
 	}
-	q := positionOnly
+	q := protocol.PositionOnly
 	if cmd.Recover {
 		// A recovery that does not fit the reply budget is refused
 		// (recovered:false, the client resyncs) rather than loaded.

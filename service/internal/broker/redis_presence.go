@@ -26,16 +26,6 @@ var (
 	entryTTL     = 20 * time.Second
 )
 
-// Subscribe makes this node receive ch's publications (reference-counted:
-// every successful Subscribe needs one Unsubscribe).
-func (r *Redis) Subscribe(ctx context.Context, ch string) error { return r.subs.subscribe(ctx, ch) }
-
-// Unsubscribe releases one Subscribe.
-func (r *Redis) Unsubscribe(_ context.Context, ch string) error {
-	r.subs.unsubscribe(ch)
-	return nil
-}
-
 // localPresence remembers this node's presence entries so that it can
 // refresh their expiry; entries of a dead node are not refreshed and expire.
 type localPresence struct {
@@ -177,10 +167,11 @@ func (r *Redis) Disconnect(ctx context.Context, user string) error {
 	})
 }
 
-// control handles a message on the control channel.
-func (r *Redis) control(payload string) {
+// handleControl handles a message on the control channel, which carries
+// Disconnect's requests to every node.
+func handleControl(h Handler, payload string) {
 	if user, ok := strings.CutPrefix(payload, "disconnect\n"); ok {
-		r.h.HandleDisconnect(user)
+		h.HandleDisconnect(user)
 	}
 }
 

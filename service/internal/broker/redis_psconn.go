@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -57,7 +58,7 @@ func (sh *psConn) enqueue(op subOp) {
 // order. The calls bypass the breaker on purpose: go-redis remembers the
 // channels even when the command fails, and subscribes them again when the
 // connection comes back, which is exactly what an outage needs.
-func (sh *psConn) flushLoop(s *subscriptions) {
+func (sh *psConn) flushLoop(log *slog.Logger) {
 	for {
 		select {
 		case <-sh.ctx.Done():
@@ -75,7 +76,7 @@ func (sh *psConn) flushLoop(s *subscriptions) {
 				names = append(names, ops[j].name)
 			}
 			if err := sh.send(sh.ctx, ops[i].unsub, names); err != nil {
-				s.r.log.Warn("redis pub/sub change failed; it is retried when the connection returns", "channels", len(names), "err", err)
+				log.Warn("redis pub/sub change failed; it is retried when the connection returns", "channels", len(names), "err", err)
 			}
 			i = j
 		}

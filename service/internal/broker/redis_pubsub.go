@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wsgateway/wsgateway/service/protocol"
@@ -23,7 +25,7 @@ const subscribeWait = 2 * time.Second
 // pub/sub connections (one in total, or one per master in Cluster mode)
 // each run a receiver goroutine; mu guards the maps.
 type subscriptions struct {
-	r      *Redis
+	pubsubDeps
 	ctx    context.Context // ends the connections' goroutines
 	cancel context.CancelFunc
 
@@ -45,6 +47,23 @@ type subscriptions struct {
 	moved   chan struct{} // asks checkPositions to reroute now
 }
 
+// pubsubDeps are the registry's collaborators, handed over by NewRedis
+// rather than reached through the broker, so that this list is all the
+// registry uses of it.
+type pubsubDeps struct {
+	rdb     redis.UniversalClient
+	cluster *redis.ClusterClient // the same client in Cluster mode (sharded pub/sub); nil otherwise
+	guard   *guard
+	// history reads a channel's position at subscribe and fills gaps
+	// (Redis.History).
+	history func(ctx context.Context, ch string, q protocol.HistoryQuery) (protocol.History, error)
+	metaTTL time.Duration // for renewing the meta of channels without publications
+	h       Handler
+	log     *slog.Logger
+	// pubsubErrors counts lost pub/sub connections (Metrics.Errors, op pubsub).
+	pubsubErrors prometheus.Counter
+}
+
 // chanSub is one channel's node-level subscription. mu orders deliveries:
 // live ones from the receiver and gap fills from the position checker.
 type chanSub struct {
@@ -64,12 +83,12 @@ type chanSub struct {
 // soon as the server listens, before run is scheduled, and outside Cluster
 // mode their channels must find that connection in conns. What they queue on
 // it is sent when run starts its flush loop.
-func newSubscriptions(r *Redis) *subscriptions {
+func newSubscriptions(d pubsubDeps) *subscriptions {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &subscriptions{r: r, ctx: ctx, cancel: cancel, chans: map[string]*chanSub{}, conns: map[string]*psConn{},
-		control: newPSConn(ctx, r.rdb.Subscribe(ctx), false, ""), movedSlots: map[int]string{}, misplaced: map[*psConn]bool{},
+	s := &subscriptions{pubsubDeps: d, ctx: ctx, cancel: cancel, chans: map[string]*chanSub{}, conns: map[string]*psConn{},
+		control: newPSConn(ctx, d.rdb.Subscribe(ctx), false, ""), movedSlots: map[int]string{}, misplaced: map[*psConn]bool{},
 		recheck: make(chan struct{}, 1), moved: make(chan struct{}, 1)}
-	if !r.cluster {
+	if d.cluster == nil {
 		s.conns[""] = s.control // one connection carries everything
 	}
 	s.control.enqueue(subOp{name: controlChannel})
@@ -80,7 +99,7 @@ func newSubscriptions(r *Redis) *subscriptions {
 // every channel) until ctx ends, then closes every pub/sub connection.
 func (s *subscriptions) run(ctx context.Context) {
 	go s.receive(s.control)
-	go s.control.flushLoop(s)
+	go s.control.flushLoop(s.log)
 	<-ctx.Done()
 	s.cancel()
 	s.mu.Lock()
@@ -127,7 +146,7 @@ func (s *subscriptions) subscribe(ctx context.Context, ch string) error {
 // filled from the stream; the other order could set the position past a
 // publication still on its way through pub/sub, and drop it.
 func (s *subscriptions) start(ctx context.Context, ch string, cs *chanSub) error {
-	h, err := s.r.History(ctx, ch, protocol.HistoryQuery{HasSince: true, Since: ^uint64(0)})
+	h, err := s.history(ctx, ch, protocol.PositionOnly)
 	if err != nil {
 		return err
 	}
@@ -163,7 +182,7 @@ func (s *subscriptions) unsubscribe(ch string) {
 // master gets a new connection, bound to its slot by its first channel.
 func (s *subscriptions) route(ctx context.Context, ch string, cs *chanSub) error {
 	key := ""
-	if s.r.cluster {
+	if s.cluster != nil {
 		var err error
 		if key, err = s.masterOf(ctx, ch); err != nil {
 			return err
@@ -185,17 +204,17 @@ func (s *subscriptions) subscribeAt(key, ch string) *psConn {
 		sh.enqueue(subOp{name: pubsubName(ch)})
 		return sh
 	}
-	sh := newPSConn(s.ctx, s.r.rdb.(*redis.ClusterClient).SSubscribe(s.ctx, pubsubName(ch)), true, key)
+	sh := newPSConn(s.ctx, s.cluster.SSubscribe(s.ctx, pubsubName(ch)), true, key)
 	s.conns[key] = sh
 	go s.receive(sh)
-	go sh.flushLoop(s)
+	go sh.flushLoop(s.log)
 	return sh
 }
 
 func (s *subscriptions) masterOf(ctx context.Context, ch string) (string, error) {
 	var addr string
-	err := s.r.g.do(ctx, "subscribe", func(ctx context.Context) error {
-		c, err := s.r.rdb.(*redis.ClusterClient).MasterForKey(ctx, pubsubName(ch))
+	err := s.guard.do(ctx, "subscribe", func(ctx context.Context) error {
+		c, err := s.cluster.MasterForKey(ctx, pubsubName(ch))
 		if err == nil {
 			addr = c.Options().Addr
 		}
@@ -228,8 +247,8 @@ func (s *subscriptions) receive(sh *psConn) {
 				s.slotMoved(sh, slot, addr)
 				continue
 			}
-			s.r.opts.Metrics.Errors.WithLabelValues("pubsub").Inc()
-			s.r.log.Warn("redis pub/sub connection lost", "err", err)
+			s.pubsubErrors.Inc()
+			s.log.Warn("redis pub/sub connection lost", "err", err)
 			sleepCtx(sh.ctx, backoff)
 			backoff = min(2*backoff, time.Second)
 			continue
@@ -301,7 +320,7 @@ func (s *subscriptions) confirmed(sh *psConn, m *redis.Subscription) {
 
 func (s *subscriptions) message(m *redis.Message) {
 	if m.Channel == controlChannel {
-		s.r.control(m.Payload)
+		handleControl(s.h, m.Payload)
 		return
 	}
 	ch, ok := channelOf(m.Channel)
@@ -316,7 +335,7 @@ func (s *subscriptions) message(m *redis.Message) {
 	}
 	p, err := decodePayload(ch, m.Payload)
 	if err != nil {
-		s.r.log.Error("undecodable publication from redis", "channel", ch, "err", err)
+		s.log.Error("undecodable publication from redis", "channel", ch, "err", err)
 		return
 	}
 	cs.mu.Lock()
@@ -332,7 +351,7 @@ func (s *subscriptions) deliver(cs *chanSub, p *protocol.Publication) {
 	if p.Epoch == cs.epoch && p.Offset <= cs.last {
 		return
 	}
-	s.r.h.HandlePublication(p)
+	s.h.HandlePublication(p)
 	cs.last, cs.epoch = p.Offset, p.Epoch
 }
 
@@ -342,7 +361,7 @@ func (s *subscriptions) deliver(cs *chanSub, p *protocol.Publication) {
 // tell their clients (unsub) even when no live publication follows on a
 // quiet channel; nothing is lost silently. Callers hold cs.mu.
 func (s *subscriptions) fill(ctx context.Context, ch string, cs *chanSub, upTo uint64) {
-	h, err := s.r.History(ctx, ch, protocol.HistoryQuery{HasSince: true, Since: cs.last, Limit: int(upTo - cs.last)})
+	h, err := s.history(ctx, ch, protocol.HistoryQuery{HasSince: true, Since: cs.last, Limit: int(upTo - cs.last)})
 	if err != nil || h.Epoch != cs.epoch {
 		return
 	}
@@ -401,8 +420,8 @@ func (s *subscriptions) confirmedChannels() ([]string, []*chanSub) {
 // channels that are behind.
 func (s *subscriptions) checkBatch(ctx context.Context, names []string, subs []*chanSub) {
 	cmds := make([]*redis.SliceCmd, len(names))
-	err := s.r.g.do(ctx, "history", func(ctx context.Context) error {
-		_, err := s.r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	err := s.guard.do(ctx, "history", func(ctx context.Context) error {
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, ch := range names {
 				cmds[i] = p.HMGet(ctx, metaKey(ch), "o", "e", "c")
 				s.renewIfEmpty(ctx, p, ch, subs[i])

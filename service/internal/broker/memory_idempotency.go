@@ -6,19 +6,6 @@ import (
 	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
-// MinIdempotencyKeys is the least number of idempotency keys a channel
-// remembers; see idempotencyCap.
-const MinIdempotencyKeys = 1000
-
-// idempotencyCap is how many idempotency keys one channel remembers, in both
-// brokers: as many as its history holds publications, and at least
-// MinIdempotencyKeys. Beyond it the oldest key is forgotten before its
-// protocol.IdempotencyWindow is over, so a retry that comes after that many
-// newer keyed publishes on the same channel publishes again. Tying the cap to
-// the history keeps the keys' memory within what the history's own bound
-// already allows for.
-func idempotencyCap(historySize int) int { return max(historySize, MinIdempotencyKeys) }
-
 // idempotency remembers one channel's idempotency keys for
 // protocol.IdempotencyWindow, at most idempotencyCap of them. It belongs to a
 // stream and is guarded by the stream's mutex. Keys are pruned oldest first

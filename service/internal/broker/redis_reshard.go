@@ -49,7 +49,7 @@ func (s *subscriptions) dropped(sh *psConn, ch string) {
 // last channel is gone. No channel can be routed through such a connection,
 // so reroute replaces it.
 func (s *subscriptions) slotMoved(sh *psConn, slot int, addr string) {
-	s.r.rdb.(*redis.ClusterClient).ReloadState(s.ctx)
+	s.cluster.ReloadState(s.ctx)
 	s.mu.Lock()
 	if addr == sh.addr {
 		s.misplaced[sh] = true
@@ -82,7 +82,7 @@ func (s *subscriptions) replaceMisplaced() {
 				n++
 			}
 		}
-		s.r.log.Warn("redis pub/sub connection attached to the wrong master; replaced", "master", sh.addr, "channels", n)
+		s.log.Warn("redis pub/sub connection attached to the wrong master; replaced", "master", sh.addr, "channels", n)
 	}
 }
 
@@ -125,7 +125,7 @@ func (s *subscriptions) reroute(ctx context.Context, tick bool) {
 		}
 		key := addr
 		if s.conns[key] == nil { // a new master, or its address spelt otherwise
-			c, err := s.r.rdb.(*redis.ClusterClient).MasterForKey(ctx, pubsubName(ch))
+			c, err := s.cluster.MasterForKey(ctx, pubsubName(ch))
 			if err != nil || c.Options().Addr == cs.conn.addr {
 				if tick {
 					cs.conn.enqueue(subOp{name: pubsubName(ch)})
@@ -141,7 +141,7 @@ func (s *subscriptions) reroute(ctx context.Context, tick bool) {
 		n++
 	}
 	if n > 0 {
-		s.r.log.Info("redis cluster slots moved; their channels follow", "channels", n)
+		s.log.Info("redis cluster slots moved; their channels follow", "channels", n)
 	}
 }
 
@@ -150,8 +150,8 @@ func (s *subscriptions) reroute(ctx context.Context, tick bool) {
 // reloads first (and keeps the old map if that fails, which reroute then
 // sees as a map still behind).
 func (s *subscriptions) reloadSlots(ctx context.Context) {
-	_ = s.r.g.do(ctx, "subscribe", func(ctx context.Context) error {
-		return s.r.rdb.(*redis.ClusterClient).ForEachMaster(ctx, func(context.Context, *redis.Client) error { return nil })
+	_ = s.guard.do(ctx, "subscribe", func(ctx context.Context) error {
+		return s.cluster.ForEachMaster(ctx, func(context.Context, *redis.Client) error { return nil })
 	})
 }
 
