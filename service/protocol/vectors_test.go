@@ -1,0 +1,244 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// vector is one example line of testdata/vectors.json (see its README).
+type vector struct {
+	Name    string `json:"name"`
+	Meaning string `json:"meaning"`
+	Line    string `json:"line"`
+	Error   string `json:"error"`  // commands: the code DecodeCommand answers, "" when it accepts
+	Op      string `json:"op"`     // replies: the command answered
+	Answer  string `json:"answer"` // api: what the body is
+}
+
+type vectors struct {
+	Commands []vector `json:"commands"`
+	Replies  []vector `json:"replies"`
+	Errors   []vector `json:"errors"`
+	Pushes   []vector `json:"pushes"`
+	API      []vector `json:"api"`
+}
+
+func readVectors(t *testing.T) vectors {
+	t.Helper()
+	b, err := os.ReadFile("testdata/vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v vectors
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("testdata/vectors.json: %v", err)
+	}
+	for _, list := range [][]vector{v.Commands, v.Replies, v.Errors, v.Pushes, v.API} {
+		for _, vec := range list {
+			if vec.Name == "" || vec.Meaning == "" || vec.Line == "" {
+				t.Errorf("vector %+v lacks a name, a meaning or a line", vec)
+			}
+		}
+	}
+	return v
+}
+
+// TestCommandVectors: every command vector decodes with the server's decoder
+// as it says (accepted, or refused with its code), and an accepted one
+// survives the client's encoder (Command.MarshalJSON) unchanged.
+func TestCommandVectors(t *testing.T) {
+	ops := map[string]bool{}
+	for _, v := range readVectors(t).Commands {
+		t.Run(v.Name, func(t *testing.T) {
+			cmd, perr := DecodeCommand([]byte(v.Line))
+			if v.Error != "" {
+				if perr == nil || perr.Code != v.Error {
+					t.Fatalf("DecodeCommand(%s) = %v, want error %s", v.Line, perr, v.Error)
+				}
+				return
+			}
+			if perr != nil {
+				t.Fatalf("DecodeCommand(%s): %v", v.Line, perr)
+			}
+			ops[cmd.Op] = true
+			b, err := json.Marshal(cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, perr := DecodeCommand(b)
+			if perr != nil {
+				t.Fatalf("DecodeCommand(%s) of the re-encoded command: %v", b, perr)
+			}
+			if diff := cmp.Diff(cmd, again); diff != "" {
+				t.Errorf("re-encoded as %s, which decodes otherwise (-vector +re-encoded):\n%s", b, diff)
+			}
+		})
+	}
+	for _, op := range Ops {
+		if op != OpInvalid && !ops[op] {
+			t.Errorf("no accepted command vector for op %q", op)
+		}
+	}
+}
+
+// TestReplyVectors: every reply vector is byte for byte what the server's
+// encoder of its op writes for the decoded result.
+func TestReplyVectors(t *testing.T) {
+	ops := map[string]bool{}
+	for _, v := range readVectors(t).Replies {
+		t.Run(v.Name, func(t *testing.T) {
+			ops[v.Op] = true
+			m := decodeMessage(t, v.Line)
+			if m.ID == 0 || m.Result == nil {
+				t.Fatalf("%s is no result reply", v.Line)
+			}
+			got := encodeReply(t, v.Op, m)
+			if string(got) != v.Line {
+				t.Errorf("the server encodes\n%s\nwant\n%s", got, v.Line)
+			}
+		})
+	}
+	for _, op := range Ops {
+		if op != OpInvalid && !ops[op] {
+			t.Errorf("no reply vector for op %q", op)
+		}
+	}
+}
+
+// encodeReply decodes m's result as op's result type and encodes the reply
+// with the encoder the session uses for op.
+func encodeReply(t *testing.T, op string, m Message) []byte {
+	t.Helper()
+	switch op {
+	case OpConnect:
+		return AppendReply(nil, m.ID, decodeAs[ConnectResult](t, m.Result))
+	case OpSubscribe:
+		return AppendSubscribeReply(nil, m.ID, decodeAs[SubscribeResult](t, m.Result))
+	case OpHistory:
+		return AppendHistoryReply(nil, m.ID, decodeAs[HistoryResult](t, m.Result))
+	case OpPresence:
+		return AppendReply(nil, m.ID, decodeAs[PresenceResult](t, m.Result))
+	case OpPublish:
+		return AppendReply(nil, m.ID, decodeAs[Position](t, m.Result))
+	case OpUnsubscribe, OpPing, OpRefresh:
+		decodeAs[struct{}](t, m.Result)
+		return AppendResult(nil, m.ID, []byte("{}"))
+	}
+	t.Fatalf("no encoder for op %q", op)
+	return nil
+}
+
+// TestErrorVectors: every error reply is what AppendError writes, and every
+// error code has one.
+func TestErrorVectors(t *testing.T) {
+	codes := map[string]bool{}
+	for _, v := range readVectors(t).Errors {
+		t.Run(v.Name, func(t *testing.T) {
+			m := decodeMessage(t, v.Line)
+			if m.Error == nil {
+				t.Fatalf("%s is no error reply", v.Line)
+			}
+			codes[m.Error.Code] = true
+			if got := AppendError(nil, m.ID, m.Error); string(got) != v.Line {
+				t.Errorf("the server encodes\n%s\nwant\n%s", got, v.Line)
+			}
+		})
+	}
+	for _, c := range ErrorCodes {
+		if !codes[c] {
+			t.Errorf("no error vector for code %q", c)
+		}
+	}
+}
+
+// TestPushVectors: every push is what AppendPush or AppendUnsub writes.
+func TestPushVectors(t *testing.T) {
+	kinds := map[string]bool{}
+	for _, v := range readVectors(t).Pushes {
+		t.Run(v.Name, func(t *testing.T) {
+			m := decodeMessage(t, v.Line)
+			kinds[m.Push] = true
+			var got []byte
+			switch m.Push {
+			case PushPub:
+				got = AppendPush(nil, &Publication{Channel: m.Channel, Offset: m.Offset, Epoch: m.Epoch, Data: m.Data, User: m.User})
+			case PushUnsub:
+				got = AppendUnsub(nil, m.Channel, m.Reason)
+			default:
+				t.Fatalf("unknown push %q", m.Push)
+			}
+			if string(got) != v.Line {
+				t.Errorf("the server encodes\n%s\nwant\n%s", got, v.Line)
+			}
+		})
+	}
+	for _, k := range []string{PushPub, PushUnsub} {
+		if !kinds[k] {
+			t.Errorf("no push vector for %q", k)
+		}
+	}
+}
+
+// nodesAnswer mirrors the API's nodes answer, which the server encodes with
+// MarshalResult from a type of its own.
+type nodesAnswer struct {
+	Nodes    []NodeInfo `json:"nodes"`
+	Degraded bool       `json:"degraded"`
+}
+
+// TestAPIVectors: every API answer is what MarshalResult (or, for errors,
+// AppendError) writes for the decoded value.
+func TestAPIVectors(t *testing.T) {
+	for _, v := range readVectors(t).API {
+		t.Run(v.Name, func(t *testing.T) {
+			raw := []byte(v.Line)
+			var got []byte
+			var err error
+			switch v.Answer {
+			case "position":
+				got, err = MarshalResult(decodeAs[Position](t, raw))
+			case "history":
+				got, err = MarshalResult(decodeAs[HistoryResult](t, raw))
+			case "presence":
+				got, err = MarshalResult(decodeAs[PresenceResult](t, raw))
+			case "nodes":
+				got, err = MarshalResult(decodeAs[nodesAnswer](t, raw))
+			case "error":
+				m := decodeMessage(t, v.Line)
+				got = AppendError(nil, 0, m.Error)
+			default:
+				t.Fatalf("unknown answer %q", v.Answer)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != v.Line {
+				t.Errorf("the server encodes\n%s\nwant\n%s", got, v.Line)
+			}
+		})
+	}
+}
+
+// decodeMessage decodes a server line as a client does, refusing fields
+// Message does not know: a vector must not carry what no client reads.
+func decodeMessage(t *testing.T, line string) Message {
+	t.Helper()
+	return decodeAs[Message](t, []byte(line))
+}
+
+func decodeAs[T any](t *testing.T, b []byte) T {
+	t.Helper()
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("decode %s as %T: %v", b, v, err)
+	}
+	return v
+}
