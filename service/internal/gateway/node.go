@@ -49,10 +49,10 @@ func build(cfg config.Config, version string, log *slog.Logger, tracer trace.Tra
 
 	h := hub.New(reg, tracer)
 	started := time.Now()
+	var sm *session.Manager // set below; nodeInfo is called only once the node runs
 	nodeInfo := func() protocol.NodeInfo {
-		conns, subs := h.Stats()
-		return protocol.NodeInfo{Node: cfg.NodeID, Zone: cfg.Zone, Connections: conns,
-			Subscriptions: subs, UptimeSeconds: int64(time.Since(started) / time.Second)}
+		return protocol.NodeInfo{Node: cfg.NodeID, Zone: cfg.Zone, Connections: sm.Count(),
+			Subscriptions: h.Subscriptions(), UptimeSeconds: int64(time.Since(started) / time.Second)}
 	}
 	var b clusterBroker = broker.NewMemory(broker.MemoryOptions{
 		HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, Node: nodeInfo,
@@ -64,23 +64,19 @@ func build(cfg config.Config, version string, log *slog.Logger, tracer trace.Tra
 			return nil, fmt.Errorf("--redis-url: %w", err)
 		}
 	}
-	var v session.Verifier
-	if verifier != nil {
-		v = verifier
-	}
-	sm := session.NewManager(session.Config{
+	sm = session.NewManager(session.Config{
 		Node: cfg.NodeID, Zone: cfg.Zone, PingInterval: cfg.PingInterval,
 		MaxSubscriptions: cfg.MaxSubscriptions, CommandRate: cfg.CommandRate, SendQueue: cfg.SendQueue,
 		Compression: cfg.Compression, Dev: cfg.Dev, Tracer: tracer,
 		SendQueueBytes: int(cfg.SendQueueBytes), MaxReplyBytes: int(cfg.MaxReplyBytes), MaxMessageBytes: cfg.MaxMessageBytes,
-	}, b, h, v, log, reg)
+	}, b, h, verifier, log, reg)
 	srv := server.New(server.Config{
 		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen, LocalNode: nodeInfo,
 		APIKey: cfg.APIKey, Dev: cfg.Dev, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
 		MaxConnections: cfg.MaxConnections, ConnectRate: cfg.ConnectRate, MaxMessageBytes: cfg.MaxMessageBytes,
 		Compression: cfg.Compression, DrainDelay: cfg.DrainDelay, DrainWindow: cfg.DrainWindow, Pprof: cfg.Pprof,
 		Tracer: tracer, MaxReplyBytes: int(cfg.MaxReplyBytes),
-	}, sm, b, h, reg, reg, log)
+	}, sm, b, reg, reg, log)
 	return &node{broker: b, server: srv}, nil
 }
 
@@ -94,8 +90,9 @@ func (n *node) close() {
 	}
 }
 
-// newVerifier builds the token verifier, or nil in --dev without a key.
-func newVerifier(cfg config.Config) (*auth.Verifier, error) {
+// newVerifier builds the token verifier: auth.DevVerifier in --dev without
+// a key.
+func newVerifier(cfg config.Config) (session.Verifier, error) {
 	ac := auth.Config{Secret: []byte(cfg.JWTSecret), Audience: cfg.JWTAudience, Issuer: cfg.JWTIssuer,
 		Leeway: cfg.JWTLeeway}
 	if cfg.JWTPublicKey != "" {
@@ -106,7 +103,7 @@ func newVerifier(cfg config.Config) (*auth.Verifier, error) {
 		ac.PublicKeyPEM = pem
 	}
 	if cfg.JWTSecret == "" && cfg.JWTPublicKey == "" {
-		return nil, nil // config.Validate allows this only with --dev
+		return auth.DevVerifier{}, nil // config.Validate allows this only with --dev
 	}
 	v, err := auth.New(ac)
 	if err != nil {

@@ -41,7 +41,6 @@ type Hub struct {
 	usersMu sync.Mutex
 	users   map[string]map[Conn]struct{}
 
-	conns   atomic.Int64
 	subs    atomic.Int64
 	metrics *metrics
 	tracer  trace.Tracer // nil: tracing off
@@ -80,10 +79,10 @@ func (h *Hub) shard(ch string) *shard {
 	return &h.shards[maphash.String(h.seed, ch)%numShards]
 }
 
-// Subscribe adds s to channel ch and reports whether it is the channel's
-// first local subscriber (the node must then subscribe in the broker).
-// Adding a subscriber twice is a no-op.
-func (h *Hub) Subscribe(ch string, s Subscriber) (first bool) {
+// Subscribe adds s to channel ch. Adding a subscriber twice is a no-op.
+// The node's broker subscription is the session's business: brokers count
+// references per channel themselves.
+func (h *Hub) Subscribe(ch string, s Subscriber) {
 	sh := h.shard(ch)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -91,31 +90,29 @@ func (h *Hub) Subscribe(ch string, s Subscriber) (first bool) {
 	if c == nil {
 		c = &channel{index: make(map[Subscriber]int)}
 		sh.channels[ch] = c
-		first = true
 	}
 	if _, ok := c.index[s]; ok {
-		return false
+		return
 	}
 	c.index[s] = len(c.subs)
 	c.subs = append(c.subs, s)
 	h.subs.Add(1)
 	h.metrics.subscriptions.Inc()
-	return first
 }
 
-// Unsubscribe removes s from channel ch and reports whether the channel has
-// no local subscriber left (the node may then unsubscribe in the broker).
-func (h *Hub) Unsubscribe(ch string, s Subscriber) (last bool) {
+// Unsubscribe removes s from channel ch; a channel left without subscribers
+// is forgotten.
+func (h *Hub) Unsubscribe(ch string, s Subscriber) {
 	sh := h.shard(ch)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	c := sh.channels[ch]
 	if c == nil {
-		return false
+		return
 	}
 	i, ok := c.index[s]
 	if !ok {
-		return false
+		return
 	}
 	end := len(c.subs) - 1
 	if i != end {
@@ -129,9 +126,7 @@ func (h *Hub) Unsubscribe(ch string, s Subscriber) (last bool) {
 	h.metrics.subscriptions.Dec()
 	if len(c.subs) == 0 {
 		delete(sh.channels, ch)
-		return true
 	}
-	return false
 }
 
 // HandlePublication fans p out to the channel's local subscribers. The push
@@ -184,7 +179,6 @@ func (h *Hub) Subscribers(ch string) int {
 	return 0
 }
 
-// Stats returns the number of local connections and subscriptions.
-func (h *Hub) Stats() (conns, subs int) {
-	return int(h.conns.Load()), int(h.subs.Load())
-}
+// Subscriptions returns the number of local subscriptions. The number of
+// connections is session.Manager's to tell.
+func (h *Hub) Subscriptions() int { return int(h.subs.Load()) }

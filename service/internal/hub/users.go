@@ -11,10 +11,7 @@ func (h *Hub) AddConn(user string, c Conn) {
 		set = make(map[Conn]struct{}, 1)
 		h.users[user] = set
 	}
-	if _, ok := set[c]; !ok {
-		set[c] = struct{}{}
-		h.conns.Add(1)
-	}
+	set[c] = struct{}{}
 }
 
 // RemoveConn forgets a connection registered with AddConn.
@@ -26,7 +23,6 @@ func (h *Hub) RemoveConn(user string, c Conn) {
 		return
 	}
 	delete(set, c)
-	h.conns.Add(-1)
 	if len(set) == 0 {
 		delete(h.users, user)
 	}
@@ -46,19 +42,6 @@ func (h *Hub) userConns(user string) []Conn {
 	out := make([]Conn, 0, len(h.users[user]))
 	for c := range h.users[user] {
 		out = append(out, c)
-	}
-	return out
-}
-
-// Conns returns a snapshot of every registered connection, for draining.
-func (h *Hub) Conns() []Conn {
-	h.usersMu.Lock()
-	defer h.usersMu.Unlock()
-	out := make([]Conn, 0, h.conns.Load())
-	for _, set := range h.users {
-		for c := range set {
-			out = append(out, c)
-		}
 	}
 	return out
 }

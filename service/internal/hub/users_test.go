@@ -101,58 +101,63 @@ func TestHandleDisconnectCloseLeavesHub(t *testing.T) {
 			t.Errorf("%s closes (-want +got):\n%s", c.name, diff)
 		}
 	}
-	if n, _ := h.Stats(); n != 0 {
-		t.Errorf("Stats connections = %d after every connection left, want 0", n)
+	if n := len(h.userConns("alice")); n != 0 {
+		t.Errorf("%d connections of alice registered after every one left, want 0", n)
 	}
 }
 
-func TestConnsAndStats(t *testing.T) {
+func TestAddRemoveConn(t *testing.T) {
 	tests := []struct {
 		name      string
 		add       []userConn
 		remove    []userConn
-		wantConns []string
+		wantConns []userConn
 	}{
 		{"none", nil, nil, nil},
-		{"several users", []userConn{{"alice", "a1"}, {"alice", "a2"}, {"bob", "b1"}}, nil, []string{"a1", "a2", "b1"}},
-		{"added twice counts once", []userConn{{"alice", "a1"}, {"alice", "a1"}}, nil, []string{"a1"}},
-		{"removed", []userConn{{"alice", "a1"}, {"bob", "b1"}}, []userConn{{"alice", "a1"}}, []string{"b1"}},
-		{"removed twice", []userConn{{"alice", "a1"}, {"bob", "b1"}}, []userConn{{"alice", "a1"}, {"alice", "a1"}}, []string{"b1"}},
-		{"removed under the wrong user", []userConn{{"alice", "a1"}}, []userConn{{"bob", "a1"}}, []string{"a1"}},
+		{"several users", []userConn{{"alice", "a1"}, {"alice", "a2"}, {"bob", "b1"}}, nil,
+			[]userConn{{"alice", "a1"}, {"alice", "a2"}, {"bob", "b1"}}},
+		{"added twice counts once", []userConn{{"alice", "a1"}, {"alice", "a1"}}, nil, []userConn{{"alice", "a1"}}},
+		{"removed", []userConn{{"alice", "a1"}, {"bob", "b1"}}, []userConn{{"alice", "a1"}}, []userConn{{"bob", "b1"}}},
+		{"removed twice", []userConn{{"alice", "a1"}, {"bob", "b1"}}, []userConn{{"alice", "a1"}, {"alice", "a1"}},
+			[]userConn{{"bob", "b1"}}},
+		{"removed under the wrong user", []userConn{{"alice", "a1"}}, []userConn{{"bob", "a1"}}, []userConn{{"alice", "a1"}}},
 		{"never added", nil, []userConn{{"alice", "a1"}}, nil},
 		{"everyone left", []userConn{{"alice", "a1"}, {"alice", "a2"}}, []userConn{{"alice", "a2"}, {"alice", "a1"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, conns := hubWithUsers(tt.add, tt.remove)
-			snapshot := h.Conns()
-			var got []string
-			for _, c := range snapshot {
-				got = append(got, c.(*conn).name)
+			h, _ := hubWithUsers(tt.add, tt.remove)
+			var got []userConn
+			for _, uc := range slices.Concat(tt.add, tt.remove) {
+				if slices.ContainsFunc(got, func(g userConn) bool { return g.user == uc.user }) {
+					continue // this user's connections are listed already
+				}
+				for _, c := range h.userConns(uc.user) {
+					got = append(got, userConn{uc.user, c.(*conn).name})
+				}
 			}
-			if diff := cmp.Diff(tt.wantConns, got, cmpopts.EquateEmpty(), cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
-				t.Errorf("Conns() (-want +got):\n%s", diff)
+			sortOpt := cmpopts.SortSlices(func(a, b userConn) bool { return a.user+"/"+a.conn < b.user+"/"+b.conn })
+			if diff := cmp.Diff(tt.wantConns, got, cmpopts.EquateEmpty(), sortOpt, cmp.AllowUnexported(userConn{})); diff != "" {
+				t.Errorf("registered connections (-want +got):\n%s", diff)
 			}
-			if n, _ := h.Stats(); n != len(tt.wantConns) {
-				t.Errorf("Stats connections = %d, want %d", n, len(tt.wantConns))
-			}
-
-			// The snapshot is the caller's: later changes to the hub, or a
-			// second snapshot, leave it as it was.
-			h.AddConn("zed", &conn{name: "late"})
-			for _, uc := range tt.add {
-				h.RemoveConn(uc.user, conns[uc.conn])
-			}
-			_ = h.Conns()
-			var after []string
-			for _, c := range snapshot {
-				after = append(after, c.(*conn).name)
-			}
-			if diff := cmp.Diff(got, after); diff != "" {
-				t.Errorf("snapshot changed after the hub did (-before +after):\n%s", diff)
+			h.usersMu.Lock()
+			users := len(h.users)
+			h.usersMu.Unlock()
+			if want := len(slices.CompactFunc(userNames(tt.wantConns), func(a, b string) bool { return a == b })); users != want {
+				t.Errorf("hub keeps %d users, want %d (a user without connections is forgotten)", users, want)
 			}
 		})
 	}
+}
+
+// userNames returns the sorted user of each connection.
+func userNames(ucs []userConn) []string {
+	out := make([]string, 0, len(ucs))
+	for _, uc := range ucs {
+		out = append(out, uc.user)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // hubWithUsers returns a hub in which the connections of add were

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/wsgateway/wsgateway/service/internal/hub"
 	"github.com/wsgateway/wsgateway/service/internal/session"
 	"github.com/wsgateway/wsgateway/service/protocol"
 )
@@ -59,23 +58,21 @@ type Server struct {
 	cfg      Config
 	sessions *session.Manager
 	broker   Broker
-	hub      *hub.Hub
 	gatherer prometheus.Gatherer
 	log      *slog.Logger
 	m        *metrics
 	upgrader websocket.Upgrader
 	connRate *ipLimiter // nil: no per-IP connect rate
 
-	active    atomic.Int64 // upgraded connections, for --max-connections
-	draining  atomic.Bool  // /readyz fails from the first signal
-	accepting atomic.Bool  // upgrades are refused after the drain delay
+	draining  atomic.Bool // /readyz fails from the first signal
+	accepting atomic.Bool // upgrades are refused after the drain delay
 	started   time.Time
 }
 
 // New builds the server. gatherer serves /metrics; reg receives its metrics.
-func New(cfg Config, sm *session.Manager, b Broker, h *hub.Hub, gatherer prometheus.Gatherer,
+func New(cfg Config, sm *session.Manager, b Broker, gatherer prometheus.Gatherer,
 	reg prometheus.Registerer, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, sessions: sm, broker: b, hub: h, gatherer: gatherer, log: log,
+	s := &Server{cfg: cfg, sessions: sm, broker: b, gatherer: gatherer, log: log,
 		m: newMetrics(reg), started: time.Now()}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,

@@ -38,8 +38,7 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many connections from this address", http.StatusTooManyRequests)
 		return
 	}
-	if s.active.Add(1) > int64(s.cfg.MaxConnections) {
-		s.active.Add(-1)
+	if !s.sessions.Admit(s.cfg.MaxConnections) {
 		connects.WithLabelValues(session.ConnectOverLimit).Inc()
 		http.Error(w, "node at connection limit", http.StatusServiceUnavailable)
 		return
@@ -49,7 +48,7 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, err := s.upgrader.Upgrade(w, r, nil) // writes its own 4xx on failure
 	if err != nil {
-		s.active.Add(-1)
+		s.sessions.Release()
 		connects.WithLabelValues(session.ConnectBadHandshake).Inc()
 		return
 	}
@@ -62,7 +61,7 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 	// returns: net/http keeps its 8 KiB of connection buffers, the request
 	// and the response reachable until then, for the socket's whole life.
 	go func() {
-		defer s.active.Add(-1)
+		defer s.sessions.Release()
 		s.sessions.Serve(conn, info)
 	}()
 }

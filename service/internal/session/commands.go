@@ -113,14 +113,11 @@ func (s *Session) connect(cmd *protocol.Command) {
 }
 
 // authenticate checks the token from connect, or else the upgrade's bearer
-// token. In --dev without a key everyone is anonymous; with a key, --dev
-// only makes the token optional.
+// token. --dev makes the token optional; without a key its verifier
+// (auth.DevVerifier) makes everyone anonymous.
 func (s *Session) authenticate(token string) (*auth.Claims, error) {
 	if token == "" {
 		token = s.info.Token
-	}
-	if s.mgr.verifier == nil {
-		return auth.Anonymous(), nil
 	}
 	if token == "" {
 		if s.mgr.cfg.Dev {
@@ -132,10 +129,6 @@ func (s *Session) authenticate(token string) (*auth.Claims, error) {
 }
 
 func (s *Session) refresh(cmd *protocol.Command) {
-	if s.mgr.verifier == nil {
-		s.sendReply(protocol.AppendResult(nil, cmd.ID, emptyResult))
-		return
-	}
 	claims, err := s.mgr.verifier.Verify(cmd.Token)
 	switch {
 	case err != nil:

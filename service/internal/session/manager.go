@@ -5,12 +5,14 @@ import (
 	"encoding/base32"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wsgateway/wsgateway/service/internal/auth"
+	"github.com/wsgateway/wsgateway/service/internal/config"
 	"github.com/wsgateway/wsgateway/service/internal/hub"
 )
 
@@ -39,7 +41,8 @@ type Config struct {
 	Tracer trace.Tracer
 }
 
-// Verifier turns a token into claims; *auth.Verifier satisfies it.
+// Verifier turns a token into claims; *auth.Verifier and auth.DevVerifier
+// satisfy it.
 type Verifier interface {
 	Verify(token string) (*auth.Claims, error)
 }
@@ -49,10 +52,15 @@ type Manager struct {
 	cfg      Config
 	broker   Broker
 	hub      *hub.Hub
-	verifier Verifier // nil in --dev without a key: everyone is anonymous
+	verifier Verifier // auth.DevVerifier in --dev without a key: everyone is anonymous
 	log      *slog.Logger
 	m        *metrics
 	bufs     sync.Pool // frame read buffers, shared so idle connections hold none
+
+	// admitted is the node's one count of connections: from Admit, before
+	// the upgrade, to Release, after Serve. --max-connections, the
+	// wsgateway_connections gauge, the drain and GET /api/v1/nodes read it.
+	admitted atomic.Int64
 
 	mu   sync.Mutex
 	live map[*Session]struct{} // every session being served, for draining
@@ -61,26 +69,52 @@ type Manager struct {
 	watching bool
 }
 
-// NewManager returns a Manager. verifier may be nil only when cfg.Dev is set.
+// connectTimeout is how long a new connection has to send connect: 10 s
+// (docs/protocol.md); not a flag.
+const connectTimeout = 10 * time.Second
+
+// NewManager returns a Manager; v must not be nil (auth.DevVerifier in --dev
+// without a key). The node passes every size from its configuration; a zero
+// one (tests) takes config.Default's, so that defaults are declared there
+// only.
 func NewManager(cfg Config, b Broker, h *hub.Hub, v Verifier, log *slog.Logger, reg prometheus.Registerer) *Manager {
 	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = 10 * time.Second
+		cfg.ConnectTimeout = connectTimeout
 	}
+	d := config.Default()
 	if cfg.SendQueue <= 0 {
-		cfg.SendQueue = 1024
+		cfg.SendQueue = d.SendQueue
 	}
 	if cfg.SendQueueBytes <= 0 {
-		cfg.SendQueueBytes = 4 << 20
+		cfg.SendQueueBytes = int(d.SendQueueBytes)
 	}
 	if cfg.MaxReplyBytes <= 0 {
-		cfg.MaxReplyBytes = 1 << 20
+		cfg.MaxReplyBytes = int(d.MaxReplyBytes)
 	}
 	if cfg.MaxMessageBytes <= 0 {
-		cfg.MaxMessageBytes = 64 << 10
+		cfg.MaxMessageBytes = d.MaxMessageBytes
 	}
-	return &Manager{cfg: cfg, broker: b, hub: h, verifier: v, log: log, m: newMetrics(reg),
+	m := &Manager{cfg: cfg, broker: b, hub: h, verifier: v, log: log, m: newMetrics(reg),
 		live: make(map[*Session]struct{})}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "wsgateway_connections", Help: "Open WebSocket connections."}, func() float64 { return float64(m.Count()) }))
+	return m
 }
+
+// Admit reserves a place for one more connection before its upgrade, where
+// a refusal can still be an HTTP status, and reports false when limit
+// connections are held already. Every admitted connection is released with
+// Release once Serve returns or the upgrade failed.
+func (m *Manager) Admit(limit int) bool {
+	if m.admitted.Add(1) > int64(limit) {
+		m.admitted.Add(-1)
+		return false
+	}
+	return true
+}
+
+// Release returns a place taken by Admit.
+func (m *Manager) Release() { m.admitted.Add(-1) }
 
 // Sessions returns a snapshot of every session being served, connected or
 // not yet, so a drain can close them all.
@@ -94,12 +128,9 @@ func (m *Manager) Sessions() []*Session {
 	return out
 }
 
-// Count returns the number of sessions being served.
-func (m *Manager) Count() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.live)
-}
+// Count returns the number of connections admitted and not released:
+// served, or between Admit and the upgrade's end.
+func (m *Manager) Count() int { return int(m.admitted.Load()) }
 
 func (m *Manager) track(s *Session, on bool) {
 	m.mu.Lock()

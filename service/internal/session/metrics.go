@@ -23,8 +23,7 @@ const (
 
 // Metrics are the per-connection series the HTTP layer also updates.
 type Metrics struct {
-	Connections prometheus.Gauge
-	Connects    *prometheus.CounterVec
+	Connects *prometheus.CounterVec
 }
 
 type metrics struct {
@@ -42,14 +41,14 @@ type metrics struct {
 	receivedOps   map[string]prometheus.Counter
 }
 
+// newMetrics registers the session series on reg; the Manager registers
+// wsgateway_connections, which reads its count.
 func newMetrics(reg prometheus.Registerer) *metrics {
 	sent := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wsgateway_messages_sent_total", Help: "Messages written to clients, by kind (pub, unsub, reply).",
 	}, []string{"kind"})
 	m := &metrics{
 		Metrics: Metrics{
-			Connections: prometheus.NewGauge(prometheus.GaugeOpts{
-				Name: "wsgateway_connections", Help: "Open WebSocket connections."}),
 			Connects: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Name: "wsgateway_connects_total", Help: "Connection attempts, by result."}, []string{"result"}),
 		},
@@ -86,7 +85,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.disconnects.WithLabelValues("other")
 	m.recoveries.WithLabelValues("recovered")
 	m.recoveries.WithLabelValues("not_recovered")
-	reg.MustRegister(m.Connections, m.Connects, m.disconnects, m.received, sent, m.deliveryLag,
+	reg.MustRegister(m.Connects, m.disconnects, m.received, sent, m.deliveryLag,
 		m.dropped, m.slowConsumers, m.recoveries, m.writeErrors)
 	return m
 }

@@ -82,7 +82,6 @@ func (m *Manager) Serve(conn *websocket.Conn, info ConnInfo) {
 	conn.SetPongHandler(func(string) error { return s.extendReadDeadline() })
 	_ = conn.SetReadDeadline(time.Now().Add(m.cfg.ConnectTimeout))
 	s.startConnectSpan()
-	m.m.Connections.Inc()
 	m.track(s, true)
 	s.readLoop()
 	s.teardown()
@@ -282,7 +281,6 @@ func (s *Session) teardown() {
 	_ = s.conn.Close()
 	_, reason := s.out.state()
 	s.m.disconnected(reason.Code)
-	s.m.Connections.Dec()
 }
 
 func (m *Manager) getBuf() *[]byte {
