@@ -15,13 +15,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/wsgateway/wsgateway/service/internal/auth"
 	"github.com/wsgateway/wsgateway/service/internal/hub"
 )
 
 // newTestManager returns a Manager with a hub and metrics of its own and no
 // broker: the stories told with it never reach one (no subscribe, publish,
-// presence or history).
+// presence or history). A nil v stands for auth.DevVerifier, as in --dev
+// without a key.
 func newTestManager(cfg Config, v Verifier) *Manager {
+	if v == nil {
+		v = auth.DevVerifier{}
+	}
 	reg := prometheus.NewRegistry()
 	return NewManager(cfg, nil, hub.New(reg, nil), v, slog.New(slog.DiscardHandler), reg)
 }

@@ -20,7 +20,7 @@ import (
 type story struct {
 	name     string
 	cfg      Config
-	verifier Verifier // nil: everyone is anonymous (cfg.Dev)
+	verifier Verifier // nil: auth.DevVerifier, everyone is anonymous
 	opt      peerOptions
 	moments  []moment
 	code     string // wsgateway_disconnects_total's label
