@@ -36,6 +36,7 @@ type Cluster struct {
 // redis-server or redis-cli is missing.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
+	skipShort(t)
 	bin := lookPath(t, "redis-server", redisServerHint)
 	cli := lookPath(t, "redis-cli", redisCLIHint)
 	c := &Cluster{}

@@ -8,7 +8,9 @@
 //
 // A missing binary fails the test with an install hint and never skips it:
 // a Redis test that silently skips is a test that never runs. `make deps`
-// installs what is needed (redis-server, redis-sentinel, redis-cli).
+// installs what is needed (redis-server, redis-sentinel, redis-cli). Only
+// `go test -short` skips them: every start function skips under -short, so
+// that -short is a fast loop with no external processes.
 //
 // Every process is stopped by its own PID only, and every wait is bounded;
 // a failure message carries the tail of the process's output.

@@ -28,6 +28,15 @@ type spec struct {
 	args    func(s *Server) []string
 }
 
+// skipShort skips the test under -short, which promises a loop with no
+// external processes.
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: starts redis-server")
+	}
+}
+
 // lookPath finds bin on PATH or fails the test with hint; it never skips.
 func lookPath(t testing.TB, bin, hint string) string {
 	t.Helper()

@@ -1,6 +1,7 @@
 package redistest
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 )
 
 func TestMissingBinaryFailsWithInstallHint(t *testing.T) {
+	skipShort(t) // Start would skip, which is what TestShortSkips checks
 	tests := []struct {
 		name   string
 		onPath []string // the binaries left on PATH
@@ -81,4 +83,30 @@ func runRecorded(f func()) {
 		f()
 	}()
 	<-done
+}
+
+func TestShortSkips(t *testing.T) {
+	tests := []struct {
+		name  string
+		start func(testing.TB)
+	}{
+		{"server", func(tb testing.TB) { Start(tb, Options{}) }},
+		{"sentinel", func(tb testing.TB) { StartSentinel(tb) }},
+		{"cluster", func(tb testing.TB) { StartCluster(tb) }},
+	}
+	was := flag.Lookup("test.short").Value.String()
+	if err := flag.Set("test.short", "true"); err != nil { // the whole binary's: this test must not be parallel
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = flag.Set("test.short", was) })
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PATH", t.TempDir()) // nothing to start: a missing binary would fail, not skip
+			rec := &fatalRecorder{TB: t}
+			runRecorded(func() { tt.start(rec) })
+			if !rec.skipped || rec.fatal != "" {
+				t.Errorf("skipped %v, fatal %q; want a skip under -short", rec.skipped, rec.fatal)
+			}
+		})
+	}
 }

@@ -61,6 +61,7 @@ type Sentinel struct {
 // redis-server or redis-sentinel is missing.
 func StartSentinel(t testing.TB) *Sentinel {
 	t.Helper()
+	skipShort(t)
 	bin := lookPath(t, "redis-sentinel", redisSentinelHint)
 	lookPath(t, "redis-server", redisServerHint)
 	master := Start(t, Options{})

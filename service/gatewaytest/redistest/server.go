@@ -54,9 +54,11 @@ type Options struct {
 
 // Start runs a redis-server on a free port with no RDB snapshots, protected
 // mode off and a fresh directory, and returns once it answers PING. The test
-// fails if redis-server is not on PATH or does not come up.
+// fails if redis-server is not on PATH or does not come up; under -short it
+// skips.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
+	skipShort(t)
 	bin := lookPath(t, "redis-server", redisServerHint)
 	return newServer(t, spec{bin: bin, args: func(s *Server) []string {
 		return append(serverArgs(s, opts.AppendOnly), opts.Args...)
