@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"encoding/json"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -12,14 +13,35 @@ import (
 // (read, split, decode, queue, dedup, callback) with frames of 16
 // publications, as the server batches them under load. The fake server
 // writing the frames runs in the same process and is part of the cost.
+// "consumer" adds what a real application does with each publication:
+// decode its data into a struct of its own.
 func BenchmarkReceive(b *testing.B) {
+	b.Run("bare", func(b *testing.B) { benchReceive(b, func(client.Publication) {}) })
+	b.Run("consumer", func(b *testing.B) {
+		benchReceive(b, func(p client.Publication) {
+			var m chatMessage
+			if err := json.Unmarshal(p.Data, &m); err != nil || m.Seq == 0 {
+				b.Errorf("decode %s: %v", p.Data, err)
+			}
+		})
+	})
+}
+
+// chatMessage is the data of the benchmark's publications.
+type chatMessage struct {
+	Text string `json:"text"`
+	Seq  uint64 `json:"seq"`
+}
+
+func benchReceive(b *testing.B, consume func(client.Publication)) {
 	srv := newFakeServer(b, nil)
 	var got atomic.Int64
 	all := make(chan struct{})
 	var target atomic.Int64
 	c := client.New(client.Options{
 		URL: srv.url,
-		OnPublication: func(client.Publication) {
+		OnPublication: func(p client.Publication) {
+			consume(p)
 			if got.Add(1) == target.Load() {
 				close(all)
 			}

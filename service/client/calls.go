@@ -4,7 +4,33 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
+
+// Position is where a channel's stream stands: the offset of a publication
+// and the epoch of the channel's history it belongs to.
+type Position = protocol.Position
+
+// PresenceResult is a presence answer: at most a page of the connections
+// present (the server's cap is 1000, or its reply byte budget), how many
+// there are in all (Count), and whether the page lists only some of them
+// (Truncated).
+type PresenceResult = protocol.PresenceResult
+
+// PresenceEntry is one connection subscribed to a channel.
+type PresenceEntry = protocol.ClientInfo
+
+// HistoryResult is a history answer: the channel's current position and the
+// selected publications in ascending offset order.
+type HistoryResult struct {
+	Offset       uint64        `json:"offset"`
+	Epoch        string        `json:"epoch"`
+	Publications []Publication `json:"publications"`
+	// Truncated is set when the server's reply byte budget ended the page
+	// early: read on with since set to the last publication's offset.
+	Truncated bool `json:"truncated"`
+}
 
 func marshalData(data any) (json.RawMessage, error) {
 	if raw, ok := data.(json.RawMessage); ok {
@@ -27,7 +53,7 @@ func (c *Client) Presence(ctx context.Context, channel string) ([]PresenceEntry,
 // a limit on the list (0: the server's cap).
 func (c *Client) PresenceCount(ctx context.Context, channel string, limit int) (PresenceResult, error) {
 	var res PresenceResult
-	if err := c.do(ctx, command{Op: "presence", Channel: channel, Limit: limit}, &res); err != nil {
+	if err := c.do(ctx, protocol.Command{Op: protocol.OpPresence, Channel: channel, Limit: limit}, &res); err != nil {
 		return PresenceResult{}, err
 	}
 	return res, nil
@@ -39,21 +65,21 @@ func (c *Client) PresenceCount(ctx context.Context, channel string, limit int) (
 // page may end early at the server's byte budget, and then says Truncated:
 // call again with since set to the last offset received.
 func (c *Client) History(ctx context.Context, channel string, since *uint64, limit int) (HistoryResult, error) {
-	cmd := command{Op: "history", Channel: channel, Limit: limit}
+	cmd := protocol.Command{Op: protocol.OpHistory, Channel: channel, Limit: limit}
 	if since != nil {
 		s := *since
 		cmd.Since = &s
 	}
-	var res HistoryResult
+	var res protocol.HistoryResult
 	if err := c.do(ctx, cmd, &res); err != nil {
 		return HistoryResult{}, err
 	}
-	return res, nil
+	return HistoryResult{Offset: res.Offset, Epoch: res.Epoch, Publications: publications(res.Publications), Truncated: res.Truncated}, nil
 }
 
 // do sends cmd on the current connection and decodes the result into
 // result (when not nil). Errors name the op and channel.
-func (c *Client) do(ctx context.Context, cmd command, result any) error {
+func (c *Client) do(ctx context.Context, cmd protocol.Command, result any) error {
 	cn, err := c.current()
 	if err == nil {
 		var raw json.RawMessage

@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // Defaults for Options fields left zero, and the client's fixed timings.
 const (
-	defaultBackoffBase = 250 * time.Millisecond
-	defaultBackoffMax  = 10 * time.Second
-	defaultStableAfter = 30 * time.Second
+	defaultBackoffBase = protocol.BackoffBase
+	defaultBackoffMax  = protocol.BackoffCap
+	defaultStableAfter = protocol.BackoffStableAfter
 	// handshakeTimeout bounds the upgrade (default Dialer) and, separately,
 	// the wait for the connect reply.
 	handshakeTimeout = 10 * time.Second
@@ -123,7 +125,7 @@ func New(opts Options) *Client {
 	if opts.Dialer != nil {
 		dialer = *opts.Dialer
 	}
-	dialer.Subprotocols = []string{subprotocol}
+	dialer.Subprotocols = []string{protocol.Subprotocol}
 	return &Client{
 		opts:   opts,
 		log:    log,
@@ -135,9 +137,10 @@ func New(opts Options) *Client {
 }
 
 // Start connects in the background and keeps reconnecting until Close, the
-// end of ctx, or a terminal close code from the server (1000, 1003, 1008,
-// 1009, 4003, 4009). It returns at once; calls after the first do nothing,
-// as does a Start after Close.
+// end of ctx, or a terminal close code from the server (1000, 1003, 1007,
+// 1008, 1009, 4003, 4009, 4500–4999: protocol.PolicyFor says StayClosed).
+// It returns at once; calls after the first do nothing, as does a Start
+// after Close.
 func (c *Client) Start(ctx context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // maxFrame caps the frames the client batches commands into, well under the
@@ -61,6 +63,12 @@ type call struct {
 	done chan callResult // capacity 1: the reader never blocks on it
 }
 
+// reply is the answer to one command: exactly one of Result and Error is set.
+type reply struct {
+	Result json.RawMessage
+	Error  *Error
+}
+
 type callResult struct {
 	reply reply
 	err   error
@@ -87,11 +95,11 @@ func newConn(c *Client, ws *websocket.Conn) *conn {
 // call sends cmd and waits for its reply. It fails with the reply's *Error,
 // the hook's error, ctx's error, or ErrNotConnected (wrapping the cause) when
 // the connection ends first. A call left on ctx still gets its hook run.
-func (cn *conn) call(ctx context.Context, cmd command, cl *call) (json.RawMessage, error) {
+func (cn *conn) call(ctx context.Context, cmd protocol.Command, cl *call) (json.RawMessage, error) {
 	if cl == nil {
 		cl = newCall(nil)
 	}
-	if err := cn.send([]command{cmd}, []*call{cl}); err != nil {
+	if err := cn.send([]protocol.Command{cmd}, []*call{cl}); err != nil {
 		return nil, err
 	}
 	select {
@@ -120,7 +128,7 @@ func (r callResult) result() (json.RawMessage, error) {
 }
 
 // send registers calls[i] as waiting for cmds[i] and writes the commands.
-func (cn *conn) send(cmds []command, calls []*call) error {
+func (cn *conn) send(cmds []protocol.Command, calls []*call) error {
 	cn.wmu.Lock()
 	defer cn.wmu.Unlock()
 	return cn.sendLocked(cmds, calls)
@@ -128,7 +136,7 @@ func (cn *conn) send(cmds []command, calls []*call) error {
 
 // sendLocked is send for a caller holding wmu. Commands go out batched in
 // frames of up to maxFrame bytes, one JSON object per line.
-func (cn *conn) sendLocked(cmds []command, calls []*call) error {
+func (cn *conn) sendLocked(cmds []protocol.Command, calls []*call) error {
 	lines := make([][]byte, len(cmds))
 	for i := range cmds {
 		cn.nextID++

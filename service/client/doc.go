@@ -11,6 +11,9 @@
 // After a reconnect the first 100 channels are resubscribed in one frame and
 // the rest at 80 a second, under the server's default command rate.
 //
-// The package depends on nothing inside the server: it keeps its own small
-// copy of the wire types, so it can be vendored or copied on its own.
+// The wire types, the error codes and the close-code policy (which codes
+// stay closed, which reconnect, which need a new token) come from the public
+// package service/protocol, which the server uses too and which imports
+// nothing of the server's. Only Publication and HistoryResult are the
+// client's own: protocol's Publication is the brokers' record.
 package client

@@ -1,16 +1,17 @@
 package client
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
+)
 
 // Error is an error reply from the server. Callers pick it out with errors.As
 // and decide on Code, one of the Code* constants:
 //
 //	var e *client.Error
 //	if errors.As(err, &e) && e.Code == client.CodeUnavailable { ... }
-type Error struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
+type Error protocol.Error
 
 // Error returns "wsgateway: <code>: <message>".
 func (e *Error) Error() string {
@@ -20,16 +21,16 @@ func (e *Error) Error() string {
 	return "wsgateway: " + e.Code + ": " + e.Message
 }
 
-// The error codes the server puts in Error.Code.
+// The error codes the server puts in Error.Code (protocol.ErrorCodes).
 const (
-	CodeBadRequest           = "bad_request"
-	CodeUnauthorized         = "unauthorized"
-	CodePermissionDenied     = "permission_denied"
-	CodeNotFound             = "not_found"
-	CodeRateLimited          = "rate_limited"
-	CodeTooManySubscriptions = "too_many_subscriptions"
-	CodeUnavailable          = "unavailable"
-	CodeInternal             = "internal"
+	CodeBadRequest           = protocol.CodeBadRequest
+	CodeUnauthorized         = protocol.CodeUnauthorized
+	CodePermissionDenied     = protocol.CodePermissionDenied
+	CodeNotFound             = protocol.CodeNotFound
+	CodeRateLimited          = protocol.CodeRateLimited
+	CodeTooManySubscriptions = protocol.CodeTooManySubscriptions
+	CodeUnavailable          = protocol.CodeUnavailable
+	CodeInternal             = protocol.CodeInternal
 )
 
 var (
@@ -43,31 +44,30 @@ var (
 	ErrClosed = errors.New("wsgateway client: closed")
 )
 
-// Close codes the server uses (CONTRACT.md §2), for comparing with
-// DisconnectEvent.Code. Codes 1000–1013 are RFC 6455's.
+// Close codes the server uses, for comparing with DisconnectEvent.Code.
+// Codes 1000–1013 are RFC 6455's. What the client does after each is
+// protocol.PolicyFor's answer (docs/protocol.md, "Reconnecting").
 const (
-	CloseNormal         = 1000 // stay closed
-	CloseGoingAway      = 1001 // node going away: reconnect
-	CloseUnsupported    = 1003 // binary frame: client bug, stay closed
+	CloseNormal         = 1000 // normal closure
+	CloseGoingAway      = 1001 // node going away
+	CloseUnsupported    = 1003 // the client sent a binary frame
 	CloseAbnormal       = 1006 // no close frame: network drop, dial or token failure
-	ClosePolicy         = 1008 // malformed frames: client bug, stay closed
-	CloseTooBig         = 1009 // frame too big: client bug, stay closed
-	CloseInternal       = 1011 // server error: reconnect
-	CloseRestart        = 1012 // node draining: reconnect and recover
-	CloseOverloaded     = 1013 // node overloaded: reconnect
-	CloseUnauthorized   = 4001 // token missing, invalid or expired: new token, reconnect
-	CloseDisconnected   = 4003 // disconnected by the API: stay closed
-	CloseSlowConsumer   = 4008 // send queue overflowed: reconnect and recover
-	CloseConnectTimeout = 4009 // no connect in time: client bug, stay closed
-	CloseRateLimited    = 4029 // rate limited: reconnect later
+	CloseInvalidUTF8    = 1007 // a frame that is not valid UTF-8, or does not inflate
+	ClosePolicy         = 1008 // three malformed frames in a row
+	CloseTooBig         = 1009 // frame over the server's --max-message-bytes
+	CloseInternal       = 1011 // server error, or no pong or traffic
+	CloseRestart        = 1012 // node draining for a restart
+	CloseOverloaded     = 1013 // node overloaded
+	CloseUnauthorized   = 4001 // token missing, invalid or expired
+	CloseDisconnected   = 4003 // disconnected by the API
+	CloseSlowConsumer   = 4008 // send queue overflowed
+	CloseConnectTimeout = 4009 // no connect in time
+	CloseRateLimited    = 4029 // rate limited
 )
 
 // terminal reports whether a close code from the server means "stay closed":
-// the server asked for it, or reconnecting would repeat a client bug.
+// the server asked for it, or reconnecting would repeat a client bug. 4001
+// reconnects: Options.Token is asked for a new token before every connect.
 func terminal(code int) bool {
-	switch code {
-	case CloseNormal, CloseUnsupported, ClosePolicy, CloseTooBig, CloseDisconnected, CloseConnectTimeout:
-		return true
-	}
-	return false
+	return protocol.PolicyFor(code).Action == protocol.StayClosed
 }

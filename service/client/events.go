@@ -3,6 +3,8 @@ package client
 import (
 	"encoding/json"
 	"sync"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // Publication is one message on a channel. Data is the publication's JSON
@@ -16,16 +18,24 @@ type Publication struct {
 	User string `json:"user,omitempty"`
 }
 
-// ConnectInfo is the server's answer to connect.
-type ConnectInfo struct {
-	Client string `json:"client"` // this connection's id
-	User   string `json:"user"`   // the token's subject
-	Node   string `json:"node"`
-	Zone   string `json:"zone"`
-	// PingInterval is the server's ping period in seconds; the client drops
-	// a connection that stays silent for two of them.
-	PingInterval int `json:"ping_interval"`
+// publications converts a result's publications, as the protocol decodes
+// them, into the client's.
+func publications(ps protocol.Publications) []Publication {
+	if ps == nil {
+		return nil
+	}
+	out := make([]Publication, len(ps))
+	for i, p := range ps {
+		out[i] = Publication{Channel: p.Channel, Offset: p.Offset, Epoch: p.Epoch, Data: p.Data, User: p.User}
+	}
+	return out
 }
+
+// ConnectInfo is the server's answer to connect: this connection's id
+// (Client), the token's subject (User), the Node and Zone serving it, and
+// the server's ping period in seconds (PingInterval); the client drops a
+// connection that stays silent for two of them.
+type ConnectInfo = protocol.ConnectResult
 
 // DisconnectEvent reports the end of one connection attempt. Every attempt
 // ends with exactly one, whether or not it reached OnConnected. The last

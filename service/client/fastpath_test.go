@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // pubView is a decoded publication in comparable form.
@@ -95,7 +97,7 @@ func view(p rawPub) *pubView {
 func checkAgrees(t *testing.T, line []byte) bool {
 	t.Helper()
 	p, ok := decodePub(line)
-	var in inbound
+	var in protocol.Message
 	err := json.Unmarshal(line, &in)
 	if !ok {
 		return false
@@ -103,7 +105,7 @@ func checkAgrees(t *testing.T, line []byte) bool {
 	if err != nil {
 		t.Fatalf("fast path accepted %q; encoding/json refuses it: %v", line, err)
 	}
-	if in.Push != pushPub || in.ID != 0 || in.Result != nil || in.Error != nil || in.Reason != "" {
+	if in.Push != protocol.PushPub || in.ID != 0 || in.Result != nil || in.Error != nil || in.Reason != "" {
 		t.Fatalf("fast path accepted %q; encoding/json sees no plain publication: %+v", line, in)
 	}
 	want := &pubView{in.Channel, in.Offset, in.Epoch, string(in.Data), in.User}
@@ -207,7 +209,7 @@ func BenchmarkDecodePush(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(benchLine)))
 		for b.Loop() {
-			var in inbound
+			var in protocol.Message
 			if err := json.Unmarshal(benchLine, &in); err != nil {
 				b.Fatal(err)
 			}

@@ -37,13 +37,12 @@ func (c *Client) finishSubscribe(d *subscribeDone) {
 		return // unsubscribed meanwhile
 	}
 	res := &d.result
-	for i := range res.Publications {
-		p := &res.Publications[i]
+	for _, p := range publications(res.Publications) {
 		if p.Channel == "" {
 			p.Channel = d.channel
 		}
-		if c.track(p) && c.opts.OnPublication != nil {
-			c.opts.OnPublication(*p)
+		if c.track(&p) && c.opts.OnPublication != nil {
+			c.opts.OnPublication(p)
 		}
 	}
 	failed := d.recovering && !res.Recovered

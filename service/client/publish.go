@@ -8,6 +8,8 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"time"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // Publish publishes data on channel and returns its position. data is
@@ -33,7 +35,7 @@ func (c *Client) Publish(ctx context.Context, channel string, data any, idempote
 	if idempotencyKey == "" {
 		idempotencyKey = newPublishKey()
 	}
-	cmd := command{Op: "publish", Channel: channel, Data: raw, IdempotencyKey: idempotencyKey}
+	cmd := protocol.Command{Op: protocol.OpPublish, Channel: channel, Data: raw, IdempotencyKey: idempotencyKey}
 	for attempt := 0; ; attempt++ {
 		var pos Position
 		err := c.do(ctx, cmd, &pos)

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // The first allocation for a frame is between these sizes.
@@ -114,7 +116,7 @@ func (cn *conn) publication(p rawPub) Publication {
 
 // line handles any line the fast path declined, with encoding/json.
 func (cn *conn) line(line []byte) {
-	var in inbound
+	var in protocol.Message
 	if err := json.Unmarshal(line, &in); err != nil {
 		cn.c.log.Warn("undecodable line from server", "err", err)
 		return
@@ -122,11 +124,11 @@ func (cn *conn) line(line []byte) {
 	switch {
 	case in.ID != 0:
 		cn.flush()
-		cn.deliver(in.ID, reply{Result: in.Result, Error: in.Error})
-	case in.Push == pushPub:
+		cn.deliver(in.ID, reply{Result: in.Result, Error: (*Error)(in.Error)})
+	case in.Push == protocol.PushPub:
 		pub := Publication{Channel: in.Channel, Offset: in.Offset, Epoch: in.Epoch, Data: in.Data, User: in.User}
 		cn.batch = append(cn.batch, event{kind: evPub, pub: pub})
-	case in.Push == pushUnsub:
+	case in.Push == protocol.PushUnsub:
 		if cn.c.serverUnsubscribed(cn, in.Channel, in.Reason) {
 			cn.batch = append(cn.batch, event{kind: evUnsubscribed, pub: Publication{Channel: in.Channel}, reason: in.Reason})
 		}

@@ -3,6 +3,7 @@ package client_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -92,8 +93,41 @@ func TestResubscribeRefusedGivesUpOrRetries(t *testing.T) {
 	expectCmds(t, fc3, fakeCmd{Op: "connect"}, fakeCmd{Op: "subscribe", Channel: "b", Recover: true, Offset: u64(0), Epoch: "e1"})
 }
 
+// policyCodes reads the close-code policy every library follows: the codes
+// its rules name, both ends of each range, by whether the client stays
+// closed. 1006 is left out: it is never sent in a close frame
+// (TestNetworkDropReconnects covers it).
+func policyCodes(t *testing.T) (stayClosed, reconnect []int) {
+	t.Helper()
+	var policy struct {
+		Rules []struct {
+			From, To int
+			Action   string
+		}
+	}
+	readJSON(t, policyFile, &policy)
+	for _, r := range policy.Rules {
+		for _, code := range slices.Compact([]int{r.From, r.To}) {
+			switch {
+			case code == client.CloseAbnormal:
+			case r.Action == "stay_closed":
+				stayClosed = append(stayClosed, code)
+			case r.Action == "reconnect" || r.Action == "new_token":
+				reconnect = append(reconnect, code)
+			default:
+				t.Fatalf("close code %d: unknown action %q", code, r.Action)
+			}
+		}
+	}
+	if len(stayClosed) == 0 || len(reconnect) == 0 {
+		t.Fatalf("%s names no codes", policyFile)
+	}
+	return stayClosed, reconnect
+}
+
 func TestTerminalCloseCodesStopForGood(t *testing.T) {
-	for _, code := range []int{1000, 1003, 1008, 1009, 4003, 4009} {
+	stayClosed, _ := policyCodes(t)
+	for _, code := range stayClosed {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			srv := newFakeServer(t, nil)
 			rec := newRecorder()
@@ -116,8 +150,12 @@ func TestTerminalCloseCodesStopForGood(t *testing.T) {
 	}
 }
 
+// TestOtherCloseCodesReconnectWithNewToken: the client asks Options.Token
+// before every connect, so new_token and reconnect differ only for clients
+// that keep their token.
 func TestOtherCloseCodesReconnectWithNewToken(t *testing.T) {
-	for _, code := range []int{1001, 1011, 1012, 1013, 4001, 4008, 4029} {
+	_, reconnect := policyCodes(t)
+	for _, code := range append(reconnect, 4000, 4099) { // and codes no rule names
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			srv := newFakeServer(t, nil)
 			rec := newRecorder()

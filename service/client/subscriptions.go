@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // subState is what the client remembers of one channel; Client.mu guards
@@ -26,7 +28,7 @@ type subscribeDone struct {
 	channel    string
 	state      *subState
 	recovering bool
-	result     subscribeResult
+	result     protocol.SubscribeResult
 }
 
 // Subscribe subscribes to channel and remembers it, so it is resubscribed
@@ -63,7 +65,7 @@ func (c *Client) subscribe(ctx context.Context, channel string, from *Position) 
 	}
 	c.subs[channel] = s
 	cn := c.conn
-	var cmd command
+	var cmd protocol.Command
 	var cl *call
 	if cn != nil {
 		cmd, cl = c.subscribeCall(cn, channel, s, false)
@@ -93,7 +95,7 @@ func (c *Client) Unsubscribe(ctx context.Context, channel string) error {
 	if s == nil || !s.active || cn == nil {
 		return nil
 	}
-	if _, err := cn.call(ctx, command{Op: "unsubscribe", Channel: channel}, nil); err != nil {
+	if _, err := cn.call(ctx, protocol.Command{Op: protocol.OpUnsubscribe, Channel: channel}, nil); err != nil {
 		return fmt.Errorf("unsubscribe %s: %w", channel, err)
 	}
 	return nil
@@ -113,12 +115,11 @@ func (c *Client) Position(channel string) (pos Position, ok bool) {
 
 // subscribeCall builds the subscribe command for s, recovering when its
 // position is known. c.mu must be held.
-func (c *Client) subscribeCall(cn *conn, channel string, s *subState, resub bool) (command, *call) {
-	cmd := command{Op: "subscribe", Channel: channel}
+func (c *Client) subscribeCall(cn *conn, channel string, s *subState, resub bool) (protocol.Command, *call) {
+	cmd := protocol.Command{Op: protocol.OpSubscribe, Channel: channel}
 	recovering := s.hasPos
 	if recovering {
-		off := s.pos.Offset
-		cmd.Recover, cmd.Offset, cmd.Epoch = true, &off, s.pos.Epoch
+		cmd.Recover, cmd.Offset, cmd.Epoch = true, s.pos.Offset, s.pos.Epoch
 	}
 	return cmd, newCall(func(r *reply) error {
 		return c.onSubscribeReply(cn, &subscribeDone{channel: channel, state: s, recovering: recovering}, resub, r)
@@ -161,7 +162,7 @@ func (c *Client) onSubscribeReply(cn *conn, d *subscribeDone, resub bool, r *rep
 	return err
 }
 
-func decodeSubscribe(r *reply, res *subscribeResult) error {
+func decodeSubscribe(r *reply, res *protocol.SubscribeResult) error {
 	if r.Error != nil {
 		return r.Error
 	}
@@ -187,7 +188,7 @@ func (c *Client) retrySubscribe(cn *conn, channel string, s *subState) {
 	}
 	cmd, cl := c.subscribeCall(cn, channel, s, true)
 	c.mu.Unlock()
-	if err := cn.send([]command{cmd}, []*call{cl}); err != nil {
+	if err := cn.send([]protocol.Command{cmd}, []*call{cl}); err != nil {
 		c.log.Debug("resubscribe retry", "channel", channel, "err", err)
 	}
 }
@@ -195,7 +196,7 @@ func (c *Client) retrySubscribe(cn *conn, channel string, s *subState) {
 // ReasonInsufficientState is the unsub reason of a subscription that saw a
 // gap or a new epoch in the server's stream (Redis trouble, a failover): the
 // client resubscribes with recovery from its last position by itself.
-const ReasonInsufficientState = "insufficient_state"
+const ReasonInsufficientState = protocol.ReasonInsufficientState
 
 // serverUnsubscribed handles an unsub push on the reader. A subscription
 // ended for insufficient state is subscribed again with recovery at once,
@@ -217,7 +218,7 @@ func (c *Client) serverUnsubscribed(cn *conn, channel, reason string) (ended boo
 	}
 	cmd, cl := c.subscribeCall(cn, channel, s, true)
 	c.mu.Unlock()
-	if err := cn.send([]command{cmd}, []*call{cl}); err != nil {
+	if err := cn.send([]protocol.Command{cmd}, []*call{cl}); err != nil {
 		c.log.Debug("resubscribe after insufficient state", "channel", channel, "err", err)
 	}
 	return false

@@ -8,22 +8,24 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // reasonClosed is the DisconnectEvent reason when this side closed.
 const reasonClosed = "client closed"
 
-// attempt is how one connection attempt ended.
-type attempt struct {
+// outcome is how one connection attempt ended.
+type outcome struct {
 	code   int
 	reason string
 	err    error
 	lived  time.Duration // from the connect reply to the end; 0 without one
 }
 
-// event turns the attempt into the DisconnectEvent the user sees; byUs says
+// event turns the outcome into the DisconnectEvent the user sees; byUs says
 // the client itself was closing.
-func (a attempt) event(byUs bool) DisconnectEvent {
+func (a outcome) event(byUs bool) DisconnectEvent {
 	if byUs {
 		return DisconnectEvent{Code: CloseNormal, Reason: reasonClosed}
 	}
@@ -32,17 +34,17 @@ func (a attempt) event(byUs bool) DisconnectEvent {
 
 // connectOnce runs one connection attempt to its end: token, dial, connect,
 // resubscribe, then serve calls until the connection ends or ctx is done.
-func (c *Client) connectOnce(ctx context.Context) attempt {
+func (c *Client) connectOnce(ctx context.Context) outcome {
 	token, err := c.token(ctx)
 	if err != nil {
-		return attempt{code: CloseAbnormal, err: err}
+		return outcome{code: CloseAbnormal, err: err}
 	}
 	ws, resp, err := c.dialer.DialContext(ctx, c.opts.URL, c.opts.Header)
 	if err != nil {
 		if resp != nil {
 			err = fmt.Errorf("dial %s: %s: %w", c.opts.URL, resp.Status, err)
 		}
-		return attempt{code: CloseAbnormal, err: err}
+		return outcome{code: CloseAbnormal, err: err}
 	}
 	cn := newConn(c, ws)
 	go cn.readLoop()
@@ -53,13 +55,13 @@ func (c *Client) connectOnce(ctx context.Context) attempt {
 		} else {
 			cn.shutdown(closeWait) // let the server's close (4001...) arrive
 		}
-		return cn.attempt(err)
+		return cn.outcome(err)
 	}
 	up := time.Now()
 	c.serve(ctx, cn, c.attach(cn, info))
 	c.detach(cn)
 	cn.shutdown(0)
-	a := cn.attempt(nil)
+	a := cn.outcome(nil)
 	a.lived = time.Since(up)
 	return a
 }
@@ -90,7 +92,7 @@ func (c *Client) handshake(ctx context.Context, cn *conn, token string) (*Connec
 		cn.setIdle(info.PingInterval)
 		return nil
 	}
-	if _, err := cn.call(ctx, command{Op: "connect", Token: token}, newCall(hook)); err != nil {
+	if _, err := cn.call(ctx, protocol.Command{Op: protocol.OpConnect, Token: token}, newCall(hook)); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	c.log.Debug("connected", "conn", info.Client, "user", info.User, "node", info.Node)
@@ -173,8 +175,8 @@ func (c *Client) serve(ctx context.Context, cn *conn, rest []string) {
 
 // subscribeCalls builds the resubscriptions of the channels still active,
 // while cn is the connection. c.mu must be held.
-func (c *Client) subscribeCalls(cn *conn, chans []string) ([]command, []*call) {
-	var cmds []command
+func (c *Client) subscribeCalls(cn *conn, chans []string) ([]protocol.Command, []*call) {
+	var cmds []protocol.Command
 	var calls []*call
 	for _, ch := range chans {
 		if s := c.subs[ch]; s != nil && s.active && c.conn == cn {
@@ -194,12 +196,12 @@ func (c *Client) detach(cn *conn) {
 	c.mu.Unlock()
 }
 
-// attempt reports how cn ended; callErr is the handshake's failure, if any.
+// outcome reports how cn ended; callErr is the handshake's failure, if any.
 // A lost connection is already told by the code, so it is not repeated.
-func (cn *conn) attempt(callErr error) attempt {
+func (cn *conn) outcome(callErr error) outcome {
 	<-cn.done
 	code, reason := closeStatus(cn.readErr)
-	a := attempt{code: code, reason: reason}
+	a := outcome{code: code, reason: reason}
 	if code == CloseAbnormal {
 		a.err = cn.readErr
 	}
