@@ -51,7 +51,7 @@ func build(cfg config.Config, version string, log *slog.Logger, tracer trace.Tra
 	started := time.Now()
 	var sm *session.Manager // set below; nodeInfo is called only once the node runs
 	nodeInfo := func() protocol.NodeInfo {
-		return protocol.NodeInfo{Node: cfg.NodeID, Zone: cfg.Zone, Connections: sm.Count(),
+		return protocol.NodeInfo{Node: cfg.NodeID, Zone: cfg.Zone, Connections: sm.Connected(),
 			Subscriptions: h.Subscriptions(), UptimeSeconds: int64(time.Since(started) / time.Second)}
 	}
 	var b clusterBroker = broker.NewMemory(broker.MemoryOptions{

@@ -101,6 +101,7 @@ func (s *Session) connect(cmd *protocol.Command) {
 	}
 	s.claims, s.connected = claims, true
 	s.mgr.hub.AddConn(claims.User, s)
+	s.mgr.connected.Add(1)
 	s.m.Connects.WithLabelValues(ConnectOK).Inc()
 	s.endConnectSpan(ConnectOK)
 	s.setExpiry(claims.ExpiresAt)

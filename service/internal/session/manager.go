@@ -57,10 +57,13 @@ type Manager struct {
 	m        *metrics
 	bufs     sync.Pool // frame read buffers, shared so idle connections hold none
 
-	// admitted is the node's one count of connections: from Admit, before
-	// the upgrade, to Release, after Serve. --max-connections, the
-	// wsgateway_connections gauge, the drain and GET /api/v1/nodes read it.
-	admitted atomic.Int64
+	// The node's connection counts, kept here only. admitted runs from
+	// Admit, before the upgrade, to Release, after Serve: --max-connections,
+	// the wsgateway_connections gauge and the drain read it. connected counts
+	// the sessions past connect (authenticated), which GET /api/v1/nodes
+	// reports.
+	admitted  atomic.Int64
+	connected atomic.Int64
 
 	mu   sync.Mutex
 	live map[*Session]struct{} // every session being served, for draining
@@ -131,6 +134,10 @@ func (m *Manager) Sessions() []*Session {
 // Count returns the number of connections admitted and not released:
 // served, or between Admit and the upgrade's end.
 func (m *Manager) Count() int { return int(m.admitted.Load()) }
+
+// Connected returns the number of sessions that have connected
+// (authenticated) and not ended.
+func (m *Manager) Connected() int { return int(m.connected.Load()) }
 
 func (m *Manager) track(s *Session, on bool) {
 	m.mu.Lock()

@@ -273,6 +273,7 @@ func (s *Session) teardown() {
 	s.leaveAll()
 	if s.connected {
 		s.mgr.hub.RemoveConn(s.claims.User, s)
+		s.mgr.connected.Add(-1)
 	}
 	select {
 	case <-s.out.done:
