@@ -41,10 +41,3 @@ func Namespace(channel string) string {
 	ns, _, _ := strings.Cut(channel, ":")
 	return ns
 }
-
-// PersonalOwner returns the user id of a personal channel "user:<id>", and
-// false for any other channel.
-func PersonalOwner(channel string) (string, bool) {
-	id, ok := strings.CutPrefix(channel, PersonalPrefix)
-	return id, ok
-}

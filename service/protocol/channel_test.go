@@ -71,27 +71,3 @@ func TestNamespace(t *testing.T) {
 		})
 	}
 }
-
-func TestPersonalOwner(t *testing.T) {
-	tests := []struct {
-		name, channel string
-		wantUser      string // checked only when wantOK
-		wantOK        bool
-	}{
-		{"personal channel", "user:alice", "alice", true},
-		{"owner with a colon", "user:alice:inbox", "alice:inbox", true},
-		{"empty owner", "user:", "", true},
-		{"another namespace", "chat:alice", "", false},
-		{"prefix without colon", "useralice", "", false},
-		{"namespace case matters", "User:alice", "", false},
-		{"namespace only", "user", "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			user, ok := PersonalOwner(tt.channel)
-			if ok != tt.wantOK || (ok && user != tt.wantUser) {
-				t.Errorf("PersonalOwner(%q) = %q, %v, want %q, %v", tt.channel, user, ok, tt.wantUser, tt.wantOK)
-			}
-		})
-	}
-}
