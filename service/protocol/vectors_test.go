@@ -49,66 +49,74 @@ func readVectors(t *testing.T) vectors {
 	return v
 }
 
+// runVectors runs check on each vector as a subtest. check returns what
+// the vector shows (an op, an error code, a push kind); every kind in want
+// must be shown by one.
+func runVectors(t *testing.T, list []vector, want []string, check func(t *testing.T, v vector) (kind string)) {
+	t.Helper()
+	shown := map[string]bool{}
+	for _, v := range list {
+		t.Run(v.Name, func(t *testing.T) { shown[check(t, v)] = true })
+	}
+	for _, k := range want {
+		if !shown[k] {
+			t.Errorf("no vector shows %q", k)
+		}
+	}
+}
+
+// clientOps are the ops a client sends, each of which needs a vector.
+func clientOps() []string {
+	var ops []string
+	for _, op := range Ops {
+		if op != OpInvalid {
+			ops = append(ops, op)
+		}
+	}
+	return ops
+}
+
 // TestCommandVectors: every command vector decodes with the server's decoder
 // as it says (accepted, or refused with its code), and an accepted one
 // survives the client's encoder (Command.MarshalJSON) unchanged.
 func TestCommandVectors(t *testing.T) {
-	ops := map[string]bool{}
-	for _, v := range readVectors(t).Commands {
-		t.Run(v.Name, func(t *testing.T) {
-			cmd, perr := DecodeCommand([]byte(v.Line))
-			if v.Error != "" {
-				if perr == nil || perr.Code != v.Error {
-					t.Fatalf("DecodeCommand(%s) = %v, want error %s", v.Line, perr, v.Error)
-				}
-				return
+	runVectors(t, readVectors(t).Commands, clientOps(), func(t *testing.T, v vector) string {
+		cmd, perr := DecodeCommand([]byte(v.Line))
+		if v.Error != "" {
+			if perr == nil || perr.Code != v.Error {
+				t.Fatalf("DecodeCommand(%s) = %v, want error %s", v.Line, perr, v.Error)
 			}
-			if perr != nil {
-				t.Fatalf("DecodeCommand(%s): %v", v.Line, perr)
-			}
-			ops[cmd.Op] = true
-			b, err := json.Marshal(cmd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			again, perr := DecodeCommand(b)
-			if perr != nil {
-				t.Fatalf("DecodeCommand(%s) of the re-encoded command: %v", b, perr)
-			}
-			if diff := cmp.Diff(cmd, again); diff != "" {
-				t.Errorf("re-encoded as %s, which decodes otherwise (-vector +re-encoded):\n%s", b, diff)
-			}
-		})
-	}
-	for _, op := range Ops {
-		if op != OpInvalid && !ops[op] {
-			t.Errorf("no accepted command vector for op %q", op)
+			return ""
 		}
-	}
+		if perr != nil {
+			t.Fatalf("DecodeCommand(%s): %v", v.Line, perr)
+		}
+		b, err := json.Marshal(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, perr := DecodeCommand(b)
+		if perr != nil {
+			t.Fatalf("DecodeCommand(%s) of the re-encoded command: %v", b, perr)
+		}
+		if diff := cmp.Diff(cmd, again); diff != "" {
+			t.Errorf("re-encoded as %s, which decodes otherwise (-vector +re-encoded):\n%s", b, diff)
+		}
+		return cmd.Op
+	})
 }
 
 // TestReplyVectors: every reply vector is byte for byte what the server's
 // encoder of its op writes for the decoded result.
 func TestReplyVectors(t *testing.T) {
-	ops := map[string]bool{}
-	for _, v := range readVectors(t).Replies {
-		t.Run(v.Name, func(t *testing.T) {
-			ops[v.Op] = true
-			m := decodeMessage(t, v.Line)
-			if m.ID == 0 || m.Result == nil {
-				t.Fatalf("%s is no result reply", v.Line)
-			}
-			got := encodeReply(t, v.Op, m)
-			if string(got) != v.Line {
-				t.Errorf("the server encodes\n%s\nwant\n%s", got, v.Line)
-			}
-		})
-	}
-	for _, op := range Ops {
-		if op != OpInvalid && !ops[op] {
-			t.Errorf("no reply vector for op %q", op)
+	runVectors(t, readVectors(t).Replies, clientOps(), func(t *testing.T, v vector) string {
+		m := decodeMessage(t, v.Line)
+		if m.ID == 0 || m.Result == nil {
+			t.Fatalf("%s is no result reply", v.Line)
 		}
-	}
+		sameBytes(t, encodeReply(t, v.Op, m), v.Line)
+		return v.Op
+	})
 }
 
 // encodeReply decodes m's result as op's result type and encodes the reply
@@ -137,51 +145,37 @@ func encodeReply(t *testing.T, op string, m Message) []byte {
 // TestErrorVectors: every error reply is what AppendError writes, and every
 // error code has one.
 func TestErrorVectors(t *testing.T) {
-	codes := map[string]bool{}
-	for _, v := range readVectors(t).Errors {
-		t.Run(v.Name, func(t *testing.T) {
-			m := decodeMessage(t, v.Line)
-			if m.Error == nil {
-				t.Fatalf("%s is no error reply", v.Line)
-			}
-			codes[m.Error.Code] = true
-			if got := AppendError(nil, m.ID, m.Error); string(got) != v.Line {
-				t.Errorf("the server encodes\n%s\nwant\n%s", got, v.Line)
-			}
-		})
-	}
-	for _, c := range ErrorCodes {
-		if !codes[c] {
-			t.Errorf("no error vector for code %q", c)
+	runVectors(t, readVectors(t).Errors, ErrorCodes, func(t *testing.T, v vector) string {
+		m := decodeMessage(t, v.Line)
+		if m.Error == nil {
+			t.Fatalf("%s is no error reply", v.Line)
 		}
-	}
+		sameBytes(t, AppendError(nil, m.ID, m.Error), v.Line)
+		return m.Error.Code
+	})
 }
 
 // TestPushVectors: every push is what AppendPush or AppendUnsub writes.
 func TestPushVectors(t *testing.T) {
-	kinds := map[string]bool{}
-	for _, v := range readVectors(t).Pushes {
-		t.Run(v.Name, func(t *testing.T) {
-			m := decodeMessage(t, v.Line)
-			kinds[m.Push] = true
-			var got []byte
-			switch m.Push {
-			case PushPub:
-				got = AppendPush(nil, &Publication{Channel: m.Channel, Offset: m.Offset, Epoch: m.Epoch, Data: m.Data, User: m.User})
-			case PushUnsub:
-				got = AppendUnsub(nil, m.Channel, m.Reason)
-			default:
-				t.Fatalf("unknown push %q", m.Push)
-			}
-			if string(got) != v.Line {
-				t.Errorf("the server encodes\n%s\nwant\n%s", got, v.Line)
-			}
-		})
-	}
-	for _, k := range []string{PushPub, PushUnsub} {
-		if !kinds[k] {
-			t.Errorf("no push vector for %q", k)
+	runVectors(t, readVectors(t).Pushes, []string{PushPub, PushUnsub}, func(t *testing.T, v vector) string {
+		m := decodeMessage(t, v.Line)
+		switch m.Push {
+		case PushPub:
+			sameBytes(t, AppendPush(nil, &Publication{Channel: m.Channel, Offset: m.Offset, Epoch: m.Epoch, Data: m.Data, User: m.User}), v.Line)
+		case PushUnsub:
+			sameBytes(t, AppendUnsub(nil, m.Channel, m.Reason), v.Line)
+		default:
+			t.Fatalf("unknown push %q", m.Push)
 		}
+		return m.Push
+	})
+}
+
+// sameBytes fails t unless the server encoded the vector's line exactly.
+func sameBytes(t *testing.T, got []byte, line string) {
+	t.Helper()
+	if string(got) != line {
+		t.Errorf("the server encodes\n%s\nwant\n%s", got, line)
 	}
 }
 
@@ -195,34 +189,31 @@ type nodesAnswer struct {
 // TestAPIVectors: every API answer is what MarshalResult (or, for errors,
 // AppendError) writes for the decoded value.
 func TestAPIVectors(t *testing.T) {
-	for _, v := range readVectors(t).API {
-		t.Run(v.Name, func(t *testing.T) {
-			raw := []byte(v.Line)
-			var got []byte
-			var err error
-			switch v.Answer {
-			case "position":
-				got, err = MarshalResult(decodeAs[Position](t, raw))
-			case "history":
-				got, err = MarshalResult(decodeAs[HistoryResult](t, raw))
-			case "presence":
-				got, err = MarshalResult(decodeAs[PresenceResult](t, raw))
-			case "nodes":
-				got, err = MarshalResult(decodeAs[nodesAnswer](t, raw))
-			case "error":
-				m := decodeMessage(t, v.Line)
-				got = AppendError(nil, 0, m.Error)
-			default:
-				t.Fatalf("unknown answer %q", v.Answer)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != v.Line {
-				t.Errorf("the server encodes\n%s\nwant\n%s", got, v.Line)
-			}
-		})
-	}
+	answers := []string{"position", "history", "presence", "nodes", "error"}
+	runVectors(t, readVectors(t).API, answers, func(t *testing.T, v vector) string {
+		raw := []byte(v.Line)
+		var got []byte
+		var err error
+		switch v.Answer {
+		case "position":
+			got, err = MarshalResult(decodeAs[Position](t, raw))
+		case "history":
+			got, err = MarshalResult(decodeAs[HistoryResult](t, raw))
+		case "presence":
+			got, err = MarshalResult(decodeAs[PresenceResult](t, raw))
+		case "nodes":
+			got, err = MarshalResult(decodeAs[nodesAnswer](t, raw))
+		case "error":
+			got = AppendError(nil, 0, decodeMessage(t, v.Line).Error)
+		default:
+			t.Fatalf("unknown answer %q", v.Answer)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBytes(t, got, v.Line)
+		return v.Answer
+	})
 }
 
 // decodeMessage decodes a server line as a client does, refusing fields
