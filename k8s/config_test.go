@@ -9,16 +9,14 @@ import (
 	"fmt"
 	"maps"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-)
 
-// gatewayPackage is the gateway's main package, built by the tests to ask it for its flags.
-const gatewayPackage = "github.com/wsgateway/wsgateway/service/cmd/wsgateway"
+	"github.com/wsgateway/wsgateway/service/gatewaytest"
+)
 
 // runtimeVariables are the variables besides WSG_* that something in the gateway reads: the Go
 // runtime's, and the OpenTelemetry SDK's (any OTEL_*).
@@ -29,7 +27,7 @@ var runtimeVariables = []string{"GOMEMLIMIT", "GOGC", "GOMAXPROCS", "GODEBUG"}
 // binary starts with each overlay's environment: it parses and validates every value. Broken
 // copies of the environment are shown failing too.
 func TestConfigMatchesBinary(t *testing.T) {
-	bin := buildGateway(t)
+	bin := gatewaytest.Binary(t, gatewaytest.BuildOptions{Race: raceEnabled})
 	flags := flagVariables(t, bin)
 	for _, overlay := range overlayNames(t) {
 		t.Run(overlay, func(t *testing.T) {
@@ -66,22 +64,6 @@ func TestConfigMatchesBinary(t *testing.T) {
 	}
 }
 
-// buildGateway builds the gateway binary into a temporary directory.
-func buildGateway(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "wsgateway")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", append(args, gatewayPackage)...).CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", gatewayPackage, err, out)
-	}
-	return bin
-}
-
 // flagVariables asks the binary's --help for the variable of every flag.
 func flagVariables(t *testing.T, bin string) []string {
 	t.Helper()
@@ -113,7 +95,8 @@ func checkVariableNames(env map[string]string, flags []string) error {
 
 // startGateway runs the binary with env (and only env) until it logs "starting", which it does
 // once every setting has been parsed and validated; a refused setting exits 1 with one line on
-// stderr. The listeners move to free loopback ports (flags win over the environment), and the
+// stderr. It is a check of the configuration, not a node for a test to use, so it does not wait
+// for readiness as gatewaytest.Start does: the servers the overlays name are not running here. The listeners move to free loopback ports (flags win over the environment), and the
 // servers it would connect to move to the loopback address, so nothing leaves the machine.
 func startGateway(bin string, env map[string]string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

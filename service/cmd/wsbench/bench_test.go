@@ -1,86 +1,24 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/wsgateway/wsgateway/service/gatewaytest"
 )
 
-// gateway is the wsgateway binary running as this test's child process.
-type gateway struct {
-	pid         int
-	client, api string // host:port
-}
-
-// startGateway builds the gateway from the module root and runs it in --dev
-// on ports the kernel picks, read back from its "listening" log line. At the
-// end of the test it kills that process, by its PID, and nothing else.
-func startGateway(t *testing.T) gateway {
+// startGateway runs the gateway binary in --dev on ports the kernel picks;
+// the test's cleanup kills it, by its PID, and nothing else.
+func startGateway(t *testing.T) *gatewaytest.Node {
 	t.Helper()
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || strings.TrimSpace(string(gomod)) == "" {
-		t.Fatalf("go env GOMOD: %v %q", err, gomod)
-	}
-	bin := filepath.Join(t.TempDir(), "wsgateway")
-	build := exec.Command("go", "build", "-o", bin, "./service/cmd/wsgateway")
-	build.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the gateway: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "--dev", "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0",
-		"--admin-listen", "127.0.0.1:0", "--drain-delay", "0s", "--drain-window", "0s",
+	return gatewaytest.Start(t, gatewaytest.Options{Args: []string{"--dev", "--drain-delay", "0s", "--drain-window", "0s",
 		// Short, so that a hold of a few seconds must answer pings.
-		"--ping-interval", "1s")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	addrs := make(chan gateway, 1)
-	go func() {
-		readListening(stdout, addrs)
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // our child, by its PID
-		<-exited
-	})
-	select {
-	case g := <-addrs:
-		g.pid = cmd.Process.Pid
-		return g
-	case <-exited:
-		t.Fatal("gateway exited before listening")
-	case <-time.After(15 * time.Second):
-		t.Fatal("gateway did not log its listening addresses")
-	}
-	return gateway{}
-}
-
-// readListening reads the gateway's JSON log to its end, reporting the
-// addresses of the "listening" line.
-func readListening(r io.Reader, addrs chan<- gateway) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var m struct{ Msg, Client, API string }
-		if json.Unmarshal(sc.Bytes(), &m) == nil && m.Msg == "listening" {
-			addrs <- gateway{client: m.Client, api: m.API}
-		}
-	}
+		"--ping-interval", "1s"}})
 }
 
 // runBench runs wsbench in-process and decodes its JSON line.
@@ -116,12 +54,8 @@ func requireFields[T any](t *testing.T, m map[string]any) {
 }
 
 func TestScenariosAgainstGateway(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the gateway binary")
-	}
-	g := startGateway(t)
-	common := []string{"-url", "ws://" + g.client + "/ws", "-api", "http://" + g.api,
-		"-server-pid", strconv.Itoa(g.pid), "-timeout", "60s"}
+	g := startGateway(t) // skips under -short
+	common := []string{"-url", g.URL(), "-api", g.APIURL(), "-server-pid", strconv.Itoa(g.PID()), "-timeout", "60s"}
 
 	t.Run("idle", func(t *testing.T) {
 		m := runBench(t, append(common, "-scenario", "idle", "-conns", "50", "-hold", "200ms")...)
