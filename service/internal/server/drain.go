@@ -39,17 +39,30 @@ func (s *Server) drain(abort context.Context, client *http.Server) error {
 	return nil
 }
 
-// closeSpread closes every session with 1012, the i-th of n at i/n of the
-// window. Sessions that arrive meanwhile (none: upgrades are off) would be
-// closed by the next pass.
+// closeSpread closes every session with 1012, spread over the window, then
+// the sessions that arrived meanwhile (none: upgrades are off, but the last
+// handshakes may still have been finishing).
 func (s *Server) closeSpread(abort context.Context) bool {
-	conns := s.sessions.Sessions()
+	if !spread(abort, s.sessions.Sessions(), s.cfg.DrainWindow) {
+		return false
+	}
+	for _, c := range s.sessions.Sessions() { // stragglers from the last handshakes
+		c.Close(protocol.CloseRestart)
+	}
+	return true
+}
+
+// spread closes conns with 1012, the i-th of n at i/n of window (all at once
+// when window is 0), looking every drainTick. It reports false when abort
+// cut it short. It takes anything that closes, so that its schedule can be
+// tested without sockets.
+func spread[C interface{ Close(protocol.Disconnect) }](abort context.Context, conns []C, window time.Duration) bool {
 	n := len(conns)
 	start := time.Now()
 	for i := 0; i < n; {
 		due := n
-		if w := s.cfg.DrainWindow; w > 0 {
-			due = min(n, int(float64(n)*float64(time.Since(start))/float64(w))+1)
+		if window > 0 {
+			due = min(n, int(float64(n)*float64(time.Since(start))/float64(window))+1)
 		}
 		for ; i < due; i++ {
 			conns[i].Close(protocol.CloseRestart)
@@ -57,9 +70,6 @@ func (s *Server) closeSpread(abort context.Context) bool {
 		if i < n && !sleep(abort, drainTick) {
 			return false
 		}
-	}
-	for _, c := range s.sessions.Sessions() { // stragglers from the last handshakes
-		c.Close(protocol.CloseRestart)
 	}
 	return true
 }
