@@ -12,7 +12,8 @@ import (
 //	{"push":"pub","channel":"C","offset":N,"epoch":"E","data":D,"user":"U"}
 //
 // decodePub parses that shape with a single forward pass and no reflection:
-// it is the hot path of a load generator reading 100k publications a second.
+// it is the hot path of every consumer, and saves about two thirds of the
+// client's cost per publication (docs/benchmarks.md, BenchmarkReceive).
 // It must accept a line only when encoding/json would decode it to the same
 // values (FuzzDecodePush checks this). Anything else, including valid JSON in
 // another shape, strings with escapes, or data nested deeper than maxDepth,

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -215,4 +216,24 @@ func BenchmarkDecodePush(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDecodePubTakesEveryPublicationVector: the server's publication pushes
+// in the shared wire vectors all take the fast path, which agrees with
+// encoding/json on them; every other push is left to encoding/json.
+func TestDecodePubTakesEveryPublicationVector(t *testing.T) {
+	b, err := os.ReadFile("../protocol/testdata/vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Pushes []struct{ Name, Line string } }
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range v.Pushes {
+		isPub := strings.HasPrefix(p.Line, pubPrefix)
+		if accepted := checkAgrees(t, []byte(p.Line)); accepted != isPub {
+			t.Errorf("%s: fast path accepted=%t, want %t", p.Name, accepted, isPub)
+		}
+	}
 }
