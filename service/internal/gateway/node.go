@@ -46,6 +46,7 @@ func build(cfg config.Config, version string, log *slog.Logger, tracer trace.Tra
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerInfo(reg, cfg, version)
 	bm := broker.NewMetrics(reg) // the redis_* series exist at zero on every node
+	connects := session.NewConnects(reg)
 
 	h := hub.New(reg, tracer)
 	started := time.Now()
@@ -69,13 +70,14 @@ func build(cfg config.Config, version string, log *slog.Logger, tracer trace.Tra
 		MaxSubscriptions: cfg.MaxSubscriptions, CommandRate: cfg.CommandRate, SendQueue: cfg.SendQueue,
 		Compression: cfg.Compression, Dev: cfg.Dev, Tracer: tracer,
 		SendQueueBytes: int(cfg.SendQueueBytes), MaxReplyBytes: int(cfg.MaxReplyBytes), MaxMessageBytes: cfg.MaxMessageBytes,
+		Connects: connects,
 	}, b, h, verifier, log, reg)
 	srv := server.New(server.Config{
 		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen, LocalNode: nodeInfo,
 		APIKey: cfg.APIKey, Dev: cfg.Dev, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
 		MaxConnections: cfg.MaxConnections, ConnectRate: cfg.ConnectRate, MaxMessageBytes: cfg.MaxMessageBytes,
 		Compression: cfg.Compression, DrainDelay: cfg.DrainDelay, DrainWindow: cfg.DrainWindow, Pprof: cfg.Pprof,
-		Tracer: tracer, MaxReplyBytes: int(cfg.MaxReplyBytes),
+		Tracer: tracer, MaxReplyBytes: int(cfg.MaxReplyBytes), Connects: connects,
 	}, sm, b, reg, reg, log)
 	return &node{broker: b, server: srv}, nil
 }

@@ -51,6 +51,10 @@ type Config struct {
 	// is answered from it alone when the cluster's list cannot be read.
 	// Nil: such a failure answers with the error.
 	LocalNode func() protocol.NodeInfo
+	// Connects is wsgateway_connects_total (session.NewConnects), in which
+	// the server counts the upgrades it refuses. Nil (tests): they are
+	// counted where nobody gathers them.
+	Connects *prometheus.CounterVec
 }
 
 // Server is one node's HTTP surface and lifecycle.
@@ -72,8 +76,11 @@ type Server struct {
 // New builds the server. gatherer serves /metrics; reg receives its metrics.
 func New(cfg Config, sm *session.Manager, b Broker, gatherer prometheus.Gatherer,
 	reg prometheus.Registerer, log *slog.Logger) *Server {
+	if cfg.Connects == nil {
+		cfg.Connects = session.NewConnects(prometheus.NewRegistry())
+	}
 	s := &Server{cfg: cfg, sessions: sm, broker: b, gatherer: gatherer, log: log,
-		m: newMetrics(reg), started: time.Now()}
+		m: newMetrics(reg, cfg.Connects), started: time.Now()}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// A small read buffer and pooled write buffers keep an idle

@@ -15,31 +15,30 @@ import (
 // upgrade, where a plain HTTP status is still possible, then serves the
 // session on this goroutine.
 func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
-	connects := s.sessions.Metrics().Connects
 	if !s.accepting.Load() {
-		connects.WithLabelValues(session.ConnectDraining).Inc()
+		s.m.refused[refusedDraining].Inc()
 		http.Error(w, "node draining", http.StatusServiceUnavailable)
 		return
 	}
 	if status, why := handshakeRefusal(r); status != 0 {
-		connects.WithLabelValues(session.ConnectBadHandshake).Inc()
+		s.m.refused[refusedBadHandshake].Inc()
 		http.Error(w, why, status)
 		return
 	}
 	if !originAllowed(r, s.cfg.AllowedOrigins) {
-		connects.WithLabelValues(session.ConnectOrigin).Inc()
+		s.m.refused[refusedOrigin].Inc()
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
 	ip := clientIP(r, s.cfg.TrustedProxies)
 	if s.connRate != nil && !s.connRate.allow(ip) {
-		connects.WithLabelValues(session.ConnectRateLimited).Inc()
+		s.m.refused[refusedRateLimited].Inc()
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "too many connections from this address", http.StatusTooManyRequests)
 		return
 	}
 	if !s.sessions.Admit(s.cfg.MaxConnections) {
-		connects.WithLabelValues(session.ConnectOverLimit).Inc()
+		s.m.refused[refusedOverLimit].Inc()
 		http.Error(w, "node at connection limit", http.StatusServiceUnavailable)
 		return
 	}
@@ -49,7 +48,7 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 	conn, err := s.upgrader.Upgrade(w, r, nil) // writes its own 4xx on failure
 	if err != nil {
 		s.sessions.Release()
-		connects.WithLabelValues(session.ConnectBadHandshake).Inc()
+		s.m.refused[refusedBadHandshake].Inc()
 		return
 	}
 	conn.SetReadLimit(wireLimit(s.cfg.MaxMessageBytes, s.cfg.Compression))

@@ -39,6 +39,9 @@ type Config struct {
 	// Tracer records connect, subscribe and publish spans; nil: tracing off,
 	// and no tracing work at all.
 	Tracer trace.Tracer
+	// Connects is wsgateway_connects_total (NewConnects), which the server
+	// shares; nil: the Manager registers one of its own (tests).
+	Connects *prometheus.CounterVec
 }
 
 // Verifier turns a token into claims; *auth.Verifier and auth.DevVerifier
@@ -99,6 +102,13 @@ func NewManager(cfg Config, b Broker, h *hub.Hub, v Verifier, log *slog.Logger, 
 	}
 	m := &Manager{cfg: cfg, broker: b, hub: h, verifier: v, log: log, m: newMetrics(reg),
 		live: make(map[*Session]struct{})}
+	m.m.Connects = cfg.Connects
+	if m.m.Connects == nil {
+		m.m.Connects = NewConnects(reg)
+	}
+	for _, r := range []string{ConnectOK, ConnectUnauthorized, ConnectTimeout} {
+		m.m.Connects.WithLabelValues(r) // every result at zero from the start
+	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "wsgateway_connections", Help: "Open WebSocket connections."}, func() float64 { return float64(m.Count()) }))
 	return m
@@ -191,9 +201,6 @@ func (m *Manager) watchStalls() {
 		stalled = stalled[:0]
 	}
 }
-
-// Metrics exposes the counters the HTTP layer shares with sessions.
-func (m *Manager) Metrics() *Metrics { return &m.m.Metrics }
 
 // newID returns a random connection id, unique across the cluster.
 func newID() string {

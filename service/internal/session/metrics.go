@@ -9,25 +9,27 @@ import (
 	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
-// Connect results, the label values of wsgateway_connects_total.
+// The results of a connect, the sessions' label values of
+// wsgateway_connects_total; the server counts its refusals before the
+// upgrade under labels of its own.
 const (
 	ConnectOK           = "ok"
 	ConnectUnauthorized = "unauthorized"
 	ConnectTimeout      = "timeout"
-	ConnectOverLimit    = "over_limit"   // --max-connections: 503
-	ConnectRateLimited  = "rate_limited" // --connect-rate: 429
-	ConnectOrigin       = "origin"       // refused Origin: 403
-	ConnectBadHandshake = "bad_handshake"
-	ConnectDraining     = "draining"
 )
 
-// Metrics are the per-connection series the HTTP layer also updates.
-type Metrics struct {
-	Connects *prometheus.CounterVec
+// NewConnects registers wsgateway_connects_total, connection attempts by
+// result, on reg. The node creates it once and hands it to the sessions
+// (Config.Connects) and to the server, which count their own results in it.
+func NewConnects(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wsgateway_connects_total", Help: "Connection attempts, by result."}, []string{"result"})
+	reg.MustRegister(c)
+	return c
 }
 
 type metrics struct {
-	Metrics
+	Connects      *prometheus.CounterVec // set by NewManager
 	disconnects   *prometheus.CounterVec
 	received      *prometheus.CounterVec
 	sentPubs      prometheus.Counter
@@ -48,10 +50,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "wsgateway_messages_sent_total", Help: "Messages written to clients, by kind (pub, unsub, reply).",
 	}, []string{"kind"})
 	m := &metrics{
-		Metrics: Metrics{
-			Connects: prometheus.NewCounterVec(prometheus.CounterOpts{
-				Name: "wsgateway_connects_total", Help: "Connection attempts, by result."}, []string{"result"}),
-		},
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsgateway_disconnects_total", Help: "Closed connections, by close code."}, []string{"code"}),
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -75,17 +73,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, op := range protocol.Ops {
 		m.receivedOps[op] = m.received.WithLabelValues(op)
 	}
-	for _, r := range []string{ConnectOK, ConnectUnauthorized, ConnectTimeout, ConnectOverLimit,
-		ConnectRateLimited, ConnectOrigin, ConnectBadHandshake, ConnectDraining} {
-		m.Connects.WithLabelValues(r)
-	}
 	for _, c := range protocol.CloseCodes {
 		m.disconnects.WithLabelValues(strconv.Itoa(c))
 	}
 	m.disconnects.WithLabelValues("other")
 	m.recoveries.WithLabelValues("recovered")
 	m.recoveries.WithLabelValues("not_recovered")
-	reg.MustRegister(m.Connects, m.disconnects, m.received, sent, m.deliveryLag,
+	reg.MustRegister(m.disconnects, m.received, sent, m.deliveryLag,
 		m.dropped, m.slowConsumers, m.recoveries, m.writeErrors)
 	return m
 }
