@@ -22,7 +22,8 @@ const (
 // is exponential backoff with full jitter: before retry n (from 0) it waits
 // MinDelay plus a uniformly random time in [0, max(Window, min(cap,
 // base·2ⁿ))), BackoffBase and BackoffCap by default; n goes back to 0 once a
-// connection stayed up BackoffStableAfter. The classes differ in the first attempts.
+// connection stayed up BackoffStableAfter. The classes differ in the first
+// attempts.
 type Backoff string
 
 // The backoff classes of the close-code policy.
@@ -116,3 +117,6 @@ func PolicyFor(code int) ReconnectPolicy {
 	}
 	return DefaultReconnectPolicy
 }
+
+// Policy is what a client does after d: PolicyFor(d.Code).
+func (d Disconnect) Policy() ReconnectPolicy { return PolicyFor(d.Code) }

@@ -111,6 +111,9 @@ func TestClosePolicy(t *testing.T) {
 			t.Errorf("PolicyFor(%d) = %+v, want %+v", tt.code, got, tt.want)
 		}
 	}
+	if got := CloseTokenExpired.Policy(); got.Action != NewToken {
+		t.Errorf("CloseTokenExpired.Policy() = %+v, want a new token", got)
+	}
 }
 
 // TestClosePolicyCoversEveryServerCode: each code the server sends (and
