@@ -9,9 +9,9 @@ var metricOps = []string{
 	"presence_add", "presence_remove", "disconnect", "nodes", "pubsub",
 }
 
-// Metrics are the brokers' metrics. The contract requires the Redis ones on
-// every node, with or without Redis, so main registers them all whatever the
-// broker; on a node without Redis they stay at zero, and so do the in-process
+// Metrics are the brokers' metrics. The Redis ones exist on every node, with
+// or without Redis (docs/operations.md#metrics-to-watch), so the gateway
+// registers them all whatever the broker; on a node without Redis they stay at zero, and so do the in-process
 // broker's on a node with Redis. The collectors are safe for concurrent use;
 // whoever creates Metrics hands it to the broker that updates it.
 type Metrics struct {

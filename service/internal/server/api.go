@@ -72,7 +72,8 @@ func (s *Server) apiKeyOK(r *http.Request) bool {
 		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(key)), []byte(s.cfg.APIKey)) == 1
 }
 
-// statusOf maps error codes to HTTP statuses, as the contract lists them.
+// statusOf maps error codes to HTTP statuses, as docs/protocol.md#error-codes
+// lists them.
 var statusOf = map[string]int{
 	protocol.CodeBadRequest:           http.StatusBadRequest,
 	protocol.CodeUnauthorized:         http.StatusUnauthorized,

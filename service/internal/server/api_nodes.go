@@ -10,8 +10,8 @@ import (
 type nodesResult struct {
 	Nodes []protocol.NodeInfo `json:"nodes"`
 	// Degraded is set when the cluster's list could not be read (Redis is
-	// down): Nodes then holds only the node that answered. An addition to
-	// the contract, which lists only nodes.
+	// down): Nodes then holds only the node that answered. This project's
+	// addition to the v1 API (docs/protocol.md#backend-api).
 	Degraded bool `json:"degraded"`
 }
 

@@ -11,8 +11,8 @@ import (
 // drainTick is how often the drain closes the next share of connections.
 const drainTick = 10 * time.Millisecond
 
-// drain runs contract section 5: readiness off now, upgrades off after the
-// delay, then every connection closed with 1012, spread evenly over the
+// drain runs docs/operations.md#draining-and-rollouts: readiness off now,
+// upgrades off after the delay, then every connection closed with 1012, spread evenly over the
 // window so clients do not reconnect all at once.
 func (s *Server) drain(abort context.Context, client *http.Server) error {
 	s.draining.Store(true)

@@ -22,7 +22,7 @@ import (
 //     Sec-WebSocket-Protocol answer would make a browser fail the
 //     connection after the upgrade (1006, nothing said), and any other
 //     client talk past the server. A 400 that names the subprotocol tells
-//     it why. A client that offers none still gets v1 (the contract).
+//     it why. A client that offers none still gets v1 (docs/protocol.md#transport).
 func handshakeRefusal(r *http.Request) (int, string) {
 	if !r.ProtoAtLeast(1, 1) {
 		return http.StatusBadRequest, "a WebSocket upgrade needs HTTP/1.1"

@@ -74,7 +74,7 @@ func bearer(r *http.Request) string {
 }
 
 // wireLimit is gorilla's read limit, which counts bytes on the wire. The
-// contract's limit applies to the message as the session reads it, inflated
+// --max-message-bytes limit (docs/protocol.md#framing) applies to the message as the session reads it, inflated
 // (the session enforces it while inflating); with compression the wire
 // limit leaves room for deflate's framing of incompressible data, so that a
 // message at the limit is not refused for its compressed form's overhead.

@@ -20,7 +20,7 @@ import (
 type Config struct {
 	Node, Zone       string
 	PingInterval     time.Duration
-	ConnectTimeout   time.Duration // first command deadline; 10 s in the contract
+	ConnectTimeout   time.Duration // first command deadline; 0: 10 s (docs/protocol.md#commands)
 	MaxSubscriptions int
 	CommandRate      float64 // commands per second per connection; 0: no limit
 	SendQueue        int     // pushes waiting per connection before 4008

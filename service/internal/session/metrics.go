@@ -84,8 +84,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// disconnected counts a closed connection by code; codes outside the
-// contract's list are folded into "other" to bound cardinality.
+// disconnected counts a closed connection by code; codes outside
+// protocol.CloseCodes (docs/protocol.md#close-codes) are folded into "other"
+// to bound cardinality.
 func (m *metrics) disconnected(code int) {
 	for _, c := range protocol.CloseCodes {
 		if c == code {

@@ -13,8 +13,9 @@ const (
 	// this long is a slow consumer even if its queue never overflows. It is
 	// a watch, not the socket deadline (see stalled).
 	writeWait = 10 * time.Second
-	// closeWait bounds writing the close frame. The contract asks for at
-	// least 3 s so that a slow consumer that resumes reading sees its 4008.
+	// closeWait bounds writing the close frame: at least 3 s
+	// (docs/protocol.md#close-codes) so that a slow consumer that resumes
+	// reading sees its 4008.
 	closeWait = 5 * time.Second
 	// closeGrace is how long the reader waits for the peer's close frame
 	// after ours before the socket is closed anyway.
@@ -114,7 +115,7 @@ func (s *Session) observeSent(batch []item, n [kindPing + 1]int) {
 // the frame may be half written, so nothing valid can follow it on the
 // wire. So the deadline is never the first signal. After writeWait the
 // watch drops what waits and gives the write in flight closeWait (at least
-// 3 s, as the contract asks) to finish: a client that resumes reading in
+// 3 s, as docs/protocol.md#close-codes promises) to finish: a client that resumes reading in
 // time gets the rest of that batch and then the 4008 close frame. One that
 // does not is cut off by the deadline without a close frame; it is still
 // counted as 4008.
