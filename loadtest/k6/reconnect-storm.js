@@ -71,7 +71,7 @@ const thresholds = {
 // Without EXPECT_STORM these stay listed (count>=0) so the summary shows them.
 thresholds.wsg_disconnects = [EXPECT_STORM ? 'count>0' : 'count>=0'];
 thresholds.wsg_recovered = [EXPECT_STORM ? 'count>0' : 'count>=0'];
-// A drained node closes its connections with 1012 (CONTRACT.md section 5):
+// A drained node closes its connections with 1012 (docs/operations.md#draining-and-rollouts):
 // with FAULT=drain at least one client must have seen it.
 if (EXPECT_STORM && str('FAULT', '') === 'drain') thresholds['wsg_disconnects{code:1012}'] = ['count>0'];
 
