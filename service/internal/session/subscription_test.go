@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -103,9 +104,10 @@ type subStep func(sub *subscription)
 // TestSubscriptionActivateRacesDeliveries: deliveries from the hub's
 // goroutine racing the reader's activate come out behind the reply, each
 // offset after the reply's position once and in order, however they
-// interleave.
+// interleave. Activate starts once held publications wait, so that it
+// empties the buffer while deliveries go on.
 func TestSubscriptionActivateRacesDeliveries(t *testing.T) {
-	const n, pos = 2000, 500
+	const n, held, pos = 2000, 100, 50
 	for round := range 20 {
 		s := joiningSession(t, 2*n, 1<<30)
 		sub := &subscription{s: s, channel: "c"}
@@ -115,6 +117,11 @@ func TestSubscriptionActivateRacesDeliveries(t *testing.T) {
 				sub.Deliver(hub.NewDelivery(&protocol.Publication{Channel: "c", Epoch: "e", Offset: o}))
 			}
 		})
+		for waiting := 0; waiting < held; runtime.Gosched() {
+			sub.mu.Lock()
+			waiting = len(sub.pending)
+			sub.mu.Unlock()
+		}
 		sub.activate([]byte(`{}`), protocol.Position{Epoch: "e", Offset: pos})
 		wg.Wait()
 		want := []string{"reply"}
