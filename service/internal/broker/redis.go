@@ -27,7 +27,7 @@ type RedisOptions struct {
 	// MinReplicas > 0 is durable mode: a publish is acknowledged only once
 	// that many replicas hold it (WAIT, for at most ReplicaTimeout), and is
 	// visible to nobody before; otherwise it answers ErrUnavailable. See
-	// lineage.go.
+	// redis_lineage.go.
 	MinReplicas    int
 	ReplicaTimeout time.Duration
 }

@@ -24,7 +24,7 @@ type psConn struct {
 	addr    string // its master's address, its key in subscriptions.conns
 
 	// ctx ends its receiver and flush loop: with the broker, or earlier
-	// when a misplaced connection is replaced (reshard.go).
+	// when a misplaced connection is replaced (redis_reshard.go).
 	ctx  context.Context
 	stop context.CancelFunc
 

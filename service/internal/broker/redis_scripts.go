@@ -30,12 +30,12 @@ func channelOf(pubsub string) (string, bool) {
 // all in one atomic step: pub/sub order is offset order, and a publication
 // is in history before anyone can see it live.
 //
-// The epoch follows the master's lineage (lineage.go). In durable mode the
+// The epoch follows the master's lineage (redis_lineage.go). In durable mode the
 // script does not publish: the commit script does, once WAIT confirmed the
 // replicas; and a repeat writes (refreshes its key's expiry), so that the
 // WAIT after it also covers the first attempt's write.
 //
-// KEYS: meta, stream, the idempotency hash and order (idemkeys.go; the meta
+// KEYS: meta, stream, the idempotency hash and order (redis_idemkeys.go; the meta
 // key again when no key).
 // ARGV: body, history size, history ttl ms, meta ttl ms, new epoch,
 // pub/sub channel, "1" when idempotent, idempotency ttl ms, publish command,
@@ -86,7 +86,7 @@ return {off, epoch, 0}
 // starting the channel's meta (offset 0, a new epoch) when it has none, so a
 // subscriber to a silent channel gets an epoch it can recover with later.
 //
-// The epoch follows the master's lineage (lineage.go); a durable channel's
+// The epoch follows the master's lineage (redis_lineage.go); a durable channel's
 // position and entries stop at its committed offset.
 //
 // The meta it starts expires after Redis.emptyTTL unless a publication
