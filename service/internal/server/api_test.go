@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -75,11 +74,10 @@ func TestAPIRefusals(t *testing.T) {
 // one, whose text (server details) is not shown.
 func TestAPIErrorMapping(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		err     error
-		status  int
-		code    string
-		message string // "": not checked
+		name          string
+		err           error
+		status        int
+		code, message string // message "": not checked
 	}{
 		{"Redis down (the breaker)", fmt.Errorf("redis publish: circuit open: %w", protocol.ErrUnavailable), 503, "unavailable", ""},
 		{"too few replicas acknowledged", fmt.Errorf("publish a: 0 of 1 replicas: %w", protocol.ErrUnavailable), 503, "unavailable", ""},
@@ -87,7 +85,7 @@ func TestAPIErrorMapping(t *testing.T) {
 		{"a coded error", protocol.Errorf(protocol.CodeRateLimited, "slow down"), 429, "rate_limited", "slow down"},
 		{"permission denied", protocol.Errorf(protocol.CodePermissionDenied, "no"), 403, "permission_denied", "no"},
 		{"too many subscriptions", protocol.Errorf(protocol.CodeTooManySubscriptions, "no"), 400, "too_many_subscriptions", "no"},
-		{"an error without a code", errors.New("READONLY You can't write against a read only replica"), 500, "internal", "internal error"},
+		{"an error without a code", fmt.Errorf("READONLY You can't write against a read only replica"), 500, "internal", "internal error"},
 		{"a deadline", fmt.Errorf("publish a: %w", context.DeadlineExceeded), 500, "internal", "internal error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
