@@ -104,14 +104,12 @@ func TestSubscribeUnsubscribe(t *testing.T) {
 	}
 }
 
-// heldChannels counts the channels the hub keeps an entry for.
+// heldChannels counts the channels the hub keeps an entry for. Its caller
+// runs on one goroutine, so it reads the shards without their locks.
 func heldChannels(h *Hub) int {
 	n := 0
 	for i := range h.shards {
-		sh := &h.shards[i]
-		sh.mu.RLock()
-		n += len(sh.channels)
-		sh.mu.RUnlock()
+		n += len(h.shards[i].channels)
 	}
 	return n
 }
