@@ -35,12 +35,13 @@ func TestAPINodesDuringRedisOutage(t *testing.T) {
 			return ""
 		}
 	}
-	waitUntil(t, nodes(false, "node-a/z1", "node-b/"))
-	srv.Stop()
-	waitUntil(t, nodes(true, "node-a/z1"))
-	srv.Restart(t) // empty: each node registers again at its next heartbeat (5 s)
-	back := nodes(false, "node-a/z1", "node-b/")
-	if !eventually(30*time.Second, func() bool { return back() == "" }) {
-		t.Fatalf("after Redis came back: %s", back())
+	waitNodes := func(timeout time.Duration, check func() string) {
+		t.Helper()
+		within(t, timeout, func() bool { return check() == "" }, check)
 	}
+	waitNodes(5*time.Second, nodes(false, "node-a/z1", "node-b/"))
+	srv.Stop()
+	waitNodes(5*time.Second, nodes(true, "node-a/z1"))
+	srv.Restart(t) // empty: each node registers again at its next heartbeat (5 s)
+	waitNodes(30*time.Second, nodes(false, "node-a/z1", "node-b/"))
 }

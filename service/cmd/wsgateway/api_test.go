@@ -352,7 +352,7 @@ func TestAPINodes(t *testing.T) {
 		t.Fatal(msg)
 	}
 	alice.c.Close()
-	waitUntil(t, func() string { return nodes(1, 1) })
+	within(t, 5*time.Second, func() bool { return nodes(1, 1) == "" }, func() string { return nodes(1, 1) })
 }
 
 func TestAPIRoutingErrors(t *testing.T) {

@@ -15,26 +15,12 @@ import (
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
-// brokerChannels is the in-process broker's channel count, -1 when the node
-// does not expose it.
-func brokerChannels(t *testing.T, g *gw) float64 {
-	t.Helper()
-	v, ok := series(scrape(t, g), "wsgateway_broker_channels")
-	if !ok {
-		return -1
-	}
-	return v
-}
-
 // waitNoChannels waits until g's broker holds no channel.
 func waitNoChannels(t *testing.T, g *gw) {
 	t.Helper()
-	waitUntil(t, func() string {
-		if n := brokerChannels(t, g); n != 0 {
-			return fmt.Sprintf("the broker still holds %v channels (-1: not exposed)", n)
-		}
-		return ""
-	})
+	var n float64
+	within(t, 5*time.Second, func() bool { n = metric(t, g, "broker_channels"); return n == 0 },
+		func() string { return fmt.Sprintf("the broker still holds %v channels (-1: not exposed)", n) })
 }
 
 func TestUnpublishedChannelsLeaveNoState(t *testing.T) {
@@ -68,12 +54,12 @@ func TestPublishedChannelsExpireAfterMetaTTL(t *testing.T) {
 		}
 	}
 	// Reads do not keep a channel's position: only publications do.
-	waitUntil(t, func() string {
-		if off, epoch := position(t, g, "pub:0"); off != 0 || epoch == first {
+	var off uint64
+	var epoch string
+	within(t, 5*time.Second, func() bool { off, epoch = position(t, g, "pub:0"); return off == 0 && epoch != first },
+		func() string {
 			return fmt.Sprintf("pub:0 still at offset %d in epoch %q after --channel-meta-ttl", off, epoch)
-		}
-		return ""
-	})
+		})
 	waitNoChannels(t, g)
 	res := apiPublish(t, g, "", "pub:0", `{"n":2}`)
 	if epoch, _ := res["epoch"].(string); num(res["offset"]) != 1 || epoch == first {
@@ -104,7 +90,7 @@ func TestHistoryMaxChannelsEvictsOldestIdle(t *testing.T) {
 			t.Errorf("%s at offset %d, want %d (kept)", ch, off, want)
 		}
 	}
-	if got := metricSample(t, g, "wsgateway_history_evictions_total"); got != 1 {
+	if got := metric(t, g, "history_evictions_total"); got != 1 {
 		t.Errorf("wsgateway_history_evictions_total = %v, want 1", got)
 	}
 

@@ -153,7 +153,7 @@ func startClient(t *testing.T, opts client.Options) *client.Client {
 // and ends with every publication exactly once, in order.
 func TestClientReconnectsAndRecovers(t *testing.T) {
 	g := startNode(t, "--dev")
-	p := startProxy(t, g.client)
+	p := startProxy(t, g.Client)
 	r := newRecorder()
 	c := startClient(t, r.options(p.url()))
 	const ch = "news:blip"
@@ -173,7 +173,7 @@ func TestClientReconnectsAndRecovers(t *testing.T) {
 			t.Fatalf("client gave up: %+v", ev)
 		}
 	}
-	p.restore(g.client)
+	p.restore(g.Client)
 	ev := waitFor(t, r.subscribed, "resubscribe")
 	if !ev.WasRecovering || !ev.Recovered {
 		t.Fatalf("resubscribe %+v, want a recovery", ev)
@@ -190,7 +190,7 @@ func TestClientReconnectsAndRecovers(t *testing.T) {
 // the client reconnects to the new node and is told it must resync.
 func TestClientToldWhenRecoveryFails(t *testing.T) {
 	g1 := startNode(t, "--dev")
-	p := startProxy(t, g1.client)
+	p := startProxy(t, g1.Client)
 	r := newRecorder()
 	c := startClient(t, r.options(p.url()))
 	const ch = "news:restart"
@@ -204,8 +204,8 @@ func TestClientToldWhenRecoveryFails(t *testing.T) {
 	r.expectOffsets(t, 1, 2)
 
 	g2 := startNode(t, "--dev")
-	p.restore(g2.client)
-	g1.stop() // drains: the client gets 1012 and reconnects, now to g2
+	p.restore(g2.Client)
+	g1.Stop() // drains: the client gets 1012 and reconnects, now to g2
 	if ev := waitFor(t, r.disconnects, "disconnect"); ev.Code != 1012 || !ev.Reconnect {
 		t.Fatalf("disconnect %+v, want 1012 with reconnect", ev)
 	}
@@ -220,7 +220,7 @@ func TestClientToldWhenRecoveryFails(t *testing.T) {
 func TestClientStopsOnTerminalCode(t *testing.T) {
 	g := startNode(t, "--jwt-secret", testSecret, "--api-key", "k")
 	r := newRecorder()
-	opts := r.options(g.wsURL())
+	opts := r.options(g.URL())
 	opts.Token = func(context.Context) (string, error) { return token(t, "carol", time.Hour, nil, nil), nil }
 	connectedCh := make(chan client.ConnectInfo, 1)
 	opts.OnConnected = func(ci client.ConnectInfo) { connectedCh <- ci }

@@ -93,7 +93,7 @@ func TestNoConnectWithinTimeoutCloses4009(t *testing.T) {
 	if got := w.closed(20 * time.Second); got != 4009 {
 		t.Fatalf("close code %d, want 4009", got)
 	}
-	if n := metricSample(t, g, `wsgateway_connects_total{result="timeout"}`); n != 1 {
+	if n := metric(t, g, "connects_total result=timeout"); n != 1 {
 		t.Fatalf(`connects_total{result="timeout"} = %v, want 1`, n)
 	}
 }
@@ -189,8 +189,8 @@ func TestCommandRate(t *testing.T) {
 func TestClientCloseIsAnswered(t *testing.T) {
 	t.Parallel()
 	g := startNode(t, "--dev")
-	const series = `wsgateway_disconnects_total{code="1000"}`
-	before := metricSample(t, g, series)
+	const series = "disconnects_total code=1000"
+	before := metric(t, g, series)
 	w := connected(t, g, "")
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
 	if err := w.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {
@@ -199,9 +199,8 @@ func TestClientCloseIsAnswered(t *testing.T) {
 	if got := w.closed(5 * time.Second); got != websocket.CloseNormalClosure {
 		t.Fatalf("server answered close code %d, want 1000", got)
 	}
-	if !eventually(5*time.Second, func() bool { return metricSample(t, g, series) == before+1 }) {
-		t.Fatalf("%s = %v, want %v", series, metricSample(t, g, series), before+1)
-	}
+	within(t, 5*time.Second, func() bool { return metric(t, g, series) == before+1 },
+		func() string { return fmt.Sprintf("%s = %v, want %v", series, metric(t, g, series), before+1) })
 }
 
 // TestConnectionLostIsCounted1006 checks a client that vanishes without a
@@ -209,19 +208,19 @@ func TestClientCloseIsAnswered(t *testing.T) {
 func TestConnectionLostIsCounted1006(t *testing.T) {
 	t.Parallel()
 	g := startNode(t, "--dev")
-	const series = `wsgateway_disconnects_total{code="1006"}`
-	before := metricSample(t, g, series)
+	const series = "disconnects_total code=1006"
+	before := metric(t, g, series)
 	w := connected(t, g, "")
-	if n := metricSample(t, g, "wsgateway_connections"); n != 1 {
+	if n := metric(t, g, "connections"); n != 1 {
 		t.Fatalf("wsgateway_connections = %v, want 1", n)
 	}
 	w.c.Close() // TCP close, no close frame
-	if !eventually(3*time.Second, func() bool {
-		return metricSample(t, g, series) == before+1 && metricSample(t, g, "wsgateway_connections") == 0
-	}) {
-		t.Fatalf("%s = %v (want %v), wsgateway_connections = %v (want 0)", series,
-			metricSample(t, g, series), before+1, metricSample(t, g, "wsgateway_connections"))
-	}
+	within(t, 3*time.Second, func() bool {
+		return metric(t, g, series) == before+1 && metric(t, g, "connections") == 0
+	}, func() string {
+		return fmt.Sprintf("%s = %v (want %v), wsgateway_connections = %v (want 0)", series,
+			metric(t, g, series), before+1, metric(t, g, "connections"))
+	})
 }
 
 // TestAPIDisconnectCloses4003 checks that POST /api/v1/disconnect closes

@@ -25,7 +25,7 @@ func startFailoverRun(t *testing.T, victim, publishVia *gw, n int, channels []st
 	t.Helper()
 	r := &failoverRun{channels: channels}
 	for i := 0; i < n; i++ {
-		px := startProxy(t, victim.client)
+		px := startProxy(t, victim.Client)
 		l := newClientLog()
 		subscribeAll(t, startClient(t, l.options(px.url())), channels)
 		r.logs, r.proxies = append(r.logs, l), append(r.proxies, px)
@@ -94,18 +94,15 @@ func TestClusterNodeKilled(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	victim := startBinary(t, "--redis-url", srv.URL(), "--node-id", "victim")
 	survivors := startCluster(t, srv, []string{"node-b", "node-c"})
-	r := startFailoverRun(t, victim.gw, survivors[0], 10, []string{"kill:0", "kill:1"})
+	r := startFailoverRun(t, victim, survivors[0], 10, []string{"kill:0", "kill:1"})
 
-	if err := victim.cmd.Process.Kill(); err != nil { // our own child, by PID
-		t.Fatal(err)
-	}
+	victim.Kill(t) // our own child, by PID; returns once it exited
 	killed := time.Now()
-	victim.wait(t, 10*time.Second)
 	noticed := func(l *clientLog) bool { _, _, ok := l.firstDisconnect(); return ok }
 	within(t, 10*time.Second, func() bool { return r.all(noticed) }, func() string { return "clients did not notice the node died" })
 	time.Sleep(300 * time.Millisecond) // publications keep coming while nobody serves these clients
 	for _, px := range r.proxies {
-		px.restore(survivors[1].client)
+		px.restore(survivors[1].Client)
 	}
 	restored := time.Now()
 	within(t, 15*time.Second, func() bool {
@@ -128,15 +125,15 @@ func TestClusterDrainUnderLoad(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	victim := startBinary(t, "--redis-url", srv.URL(), "--node-id", "draining", "--drain-delay", "0s", "--drain-window", window.String())
 	survivor := startCluster(t, srv, []string{"node-b"})[0]
-	r := startFailoverRun(t, victim.gw, survivor, 20, []string{"drain:load"})
+	r := startFailoverRun(t, victim, survivor, 20, []string{"drain:load"})
 
-	victim.signal(t)
+	victim.Signal(t)
 	signalled := time.Now()
 	for _, px := range r.proxies {
-		px.restore(survivor.client)
+		px.restore(survivor.Client)
 	}
-	if code := victim.wait(t, window+15*time.Second); code != 0 {
-		t.Fatalf("drained node exited %d, want 0; logs:\n%s", code, victim.gw.logs.String())
+	if code := victim.Wait(t, window+15*time.Second); code != 0 {
+		t.Fatalf("drained node exited %d, want 0; logs:\n%s", code, victim.Logs.String())
 	}
 	within(t, 15*time.Second, func() bool {
 		return r.all(func(l *clientLog) bool { return l.subscribedCount(true) >= 1 })

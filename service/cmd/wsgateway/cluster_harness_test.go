@@ -42,6 +42,7 @@ func startCluster(t *testing.T, srv *redistest.Server, ids []string, extra ...st
 type watcher struct {
 	c    *websocket.Conn
 	done chan struct{} // closed when the reader ends
+	more chan struct{} // signalled (without blocking) when objects arrive
 	ids  atomic.Uint64
 	wmu  sync.Mutex // one writer at a time
 
@@ -56,9 +57,9 @@ func watch(t *testing.T, g *gw, tok string) *watcher {
 	t.Helper()
 	c, resp, err := dialRaw(g, nil)
 	if err != nil {
-		t.Fatalf("dial %s: %v (status %v)", g.client, err, status(resp))
+		t.Fatalf("dial %s: %v (status %v)", g.Client, err, status(resp))
 	}
-	w := &watcher{c: c, done: make(chan struct{}), sent: map[uint64]map[string]any{}}
+	w := &watcher{c: c, done: make(chan struct{}), more: make(chan struct{}, 1), sent: map[uint64]map[string]any{}}
 	go w.read()
 	t.Cleanup(func() { c.Close(); <-w.done })
 	cmd := map[string]any{"op": "connect"}
@@ -93,6 +94,16 @@ func (w *watcher) read() {
 			w.msgs = append(w.msgs, m)
 			w.mu.Unlock()
 		}
+		w.wake()
+	}
+}
+
+// wake tells a waiting call that objects arrived; a signal already pending
+// says as much.
+func (w *watcher) wake() {
+	select {
+	case w.more <- struct{}{}:
+	default:
 	}
 }
 
@@ -111,11 +122,22 @@ func (w *watcher) call(cmd map[string]any) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: write: %w", cmd["op"], err)
 	}
-	var reply map[string]any
-	if !eventually(5*time.Second, func() bool { reply = w.find(id); return reply != nil }) {
-		return nil, fmt.Errorf("%s: no reply in 5s", cmd["op"])
+	timeout := time.After(5 * time.Second)
+	for {
+		if reply := w.find(id); reply != nil {
+			return reply, nil
+		}
+		select {
+		case <-w.more:
+		case <-w.done:
+			if reply := w.find(id); reply != nil {
+				return reply, nil
+			}
+			return nil, fmt.Errorf("%s: connection closed before the reply", cmd["op"])
+		case <-timeout:
+			return nil, fmt.Errorf("%s: no reply in 5s", cmd["op"])
+		}
 	}
-	return reply, nil
 }
 
 // find returns the reply with id, or nil.
@@ -195,7 +217,7 @@ var clusterHTTP = &http.Client{Timeout: 10 * time.Second}
 
 // postJSON calls POST path on g's API without failing the test.
 func postJSON(g *gw, path, body string) (int, map[string]any, error) {
-	resp, err := clusterHTTP.Post("http://"+g.api+path, "application/json", strings.NewReader(body))
+	resp, err := clusterHTTP.Post("http://"+g.API+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -218,13 +240,4 @@ func position(t *testing.T, g *gw, ch string) (uint64, string) {
 	}
 	epoch, _ := res["epoch"].(string)
 	return num(res["offset"]), epoch
-}
-
-// within polls cond until it holds, failing the test with what() after
-// timeout. Test goroutine only.
-func within(t *testing.T, timeout time.Duration, cond func() bool, what func() string) {
-	t.Helper()
-	if !eventually(timeout, cond) {
-		t.Fatalf("after %v: %s", timeout, what())
-	}
 }

@@ -38,8 +38,8 @@ func TestClusterRedisKilled(t *testing.T) {
 	within(t, 10*time.Second, func() bool { return pub.count(opened, refused) >= 30 },
 		func() string { return "publishes did not keep failing with unavailable" })
 	for _, g := range nodes {
-		if code, _ := httpGet(t, "http://"+g.admin+"/readyz"); code != http.StatusOK {
-			t.Fatalf("readyz of %s during the outage: %d, want 200", g.admin, code)
+		if code, _ := httpGet(t, "http://"+g.Admin+"/readyz"); code != http.StatusOK {
+			t.Fatalf("readyz of %s during the outage: %d, want 200", g.Admin, code)
 		}
 	}
 	for _, w := range []*watcher{told, resub} {
@@ -82,7 +82,7 @@ func refused(r pubResult) bool {
 // waitBreakerOpen waits for g's breaker to report open and returns when.
 func waitBreakerOpen(t *testing.T, g *gw) time.Time {
 	t.Helper()
-	within(t, 10*time.Second, func() bool { return metricSample(t, g, "wsgateway_redis_breaker_state") == 2 },
+	within(t, 10*time.Second, func() bool { return metric(t, g, "redis_breaker_state") == 2 },
 		func() string { return "the breaker did not open" })
 	return time.Now()
 }

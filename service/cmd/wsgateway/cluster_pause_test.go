@@ -108,7 +108,7 @@ func (p *keyedPublisher) halt() int64 {
 // gives up (its context ends), the caller calls it again, as an application
 // would.
 func newGoPublish(t *testing.T, g *gw, ch string) publishFunc {
-	c := client.New(client.Options{URL: "ws://" + g.client + "/ws", BackoffBase: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
+	c := client.New(client.Options{URL: g.URL(), BackoffBase: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
 	c.Start(context.Background())
 	t.Cleanup(func() { _ = c.Close() })
 	return func(_ int, data string) bool {

@@ -147,7 +147,7 @@ func testPresenceAndNodes(t *testing.T, a, b, c *gw) {
 			got[m["client"].(string)] = m["node"].(string)
 		}
 		if code != http.StatusOK || !cmp.Equal(got, want) {
-			t.Fatalf("presence through %s: %d %v, want %v", g.api, code, res, want)
+			t.Fatalf("presence through %s: %d %v, want %v", g.API, code, res, want)
 		}
 	}
 	code, res := apiCall(t, b, "GET", "/api/v1/nodes", "", "")
@@ -190,7 +190,7 @@ func testIdempotentAcrossNodes(t *testing.T, a, b, c *gw) {
 	for _, g := range []*gw{a, b} {
 		code, res := apiCall(t, g, "POST", "/api/v1/publish", "", body)
 		if code != http.StatusOK {
-			t.Fatalf("publish through %s: %d %v", g.api, code, res)
+			t.Fatalf("publish through %s: %d %v", g.API, code, res)
 		}
 		positions = append(positions, res)
 	}

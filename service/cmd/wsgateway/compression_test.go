@@ -25,7 +25,7 @@ func TestCompression(t *testing.T) {
 			var subs []*wsConn
 			for i := 0; i < 2; i++ {
 				d := websocket.Dialer{Subprotocols: []string{"wsgateway.v1"}, EnableCompression: true, HandshakeTimeout: 5 * time.Second}
-				c, resp, err := d.Dial(g.wsURL(), nil)
+				c, resp, err := d.Dial(g.URL(), nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,113 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"errors"
-	"os"
+	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsgateway/wsgateway/service/gatewaytest"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds this command once per test run: signal and exit-code tests
-// run the real program, not run() in-process.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wsgateway-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "wsgateway")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build: %v", buildErr)
-	}
-	return binPath
-}
-
-// proc is the gateway binary running as a child process.
-type proc struct {
-	cmd  *exec.Cmd
-	gw   *gw
-	exit chan error
-}
-
-func startBinary(t *testing.T, args ...string) *proc {
-	t.Helper()
-	base := []string{"--dev", "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}
-	cmd := exec.Command(binary(t), append(base, args...)...)
-	stdout, _ := cmd.StdoutPipe()
-	p := &proc{cmd: cmd, gw: &gw{t: t, logs: &syncBuffer{}}, exit: make(chan error, 1)}
-	cmd.Stderr = p.gw.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // our own child, by PID; a no-op once it exited
-		<-p.exit
-	})
-	addrs := make(chan map[string]string, 1)
-	go func() {
-		p.gw.readLogs(bufio.NewReader(stdout), addrs)
-		p.exit <- cmd.Wait()
-	}()
-	select {
-	case a := <-addrs:
-		p.gw.client, p.gw.api, p.gw.admin = a["client"], a["api"], a["admin"]
-	case <-time.After(10 * time.Second):
-		t.Fatalf("binary did not start: %s", p.gw.logs.String())
-	}
-	return p
-}
-
-func (p *proc) signal(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// wait returns the exit code, failing the test after timeout.
-func (p *proc) wait(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case err := <-p.exit:
-		p.exit <- err // for Cleanup
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(timeout):
-		t.Fatalf("process still running after %v", timeout)
-		return -1
-	}
-}
 
 func TestDrain(t *testing.T) {
 	const delay, window = time.Second, 2 * time.Second
 	p := startBinary(t, "--drain-delay", delay.String(), "--drain-window", window.String())
-	admin := "http://" + p.gw.admin
-	if code, _ := httpGet(t, admin+"/readyz"); code != 200 {
+	if code, _ := httpGet(t, p.AdminURL()+"/readyz"); code != 200 {
 		t.Fatalf("readyz before drain: %d", code)
 	}
 	const n = 20
@@ -117,17 +24,15 @@ func TestDrain(t *testing.T) {
 	}
 	results := make(chan closed, n)
 	for i := 0; i < n; i++ {
-		w := connected(t, p.gw, "")
+		w := connected(t, p, "")
 		go func() {
 			code := w.closedNoFail(delay + window + 10*time.Second)
 			results <- closed{code, time.Now()}
 		}()
 	}
 	signalled := time.Now()
-	p.signal(t)
-	if code := waitReadyz(t, admin, 503); code != 503 {
-		t.Fatalf("readyz after SIGTERM: %d, want 503", code)
-	}
+	p.Signal(t)
+	waitReadyz(t, p, 503)
 	var first, last time.Time
 	for i := 0; i < n; i++ {
 		r := <-results
@@ -148,18 +53,18 @@ func TestDrain(t *testing.T) {
 	if spread := last.Sub(first); spread < window/2 {
 		t.Fatalf("closes spread over %v, want most of the %v window", spread, window)
 	}
-	if code := p.wait(t, 15*time.Second); code != 0 {
-		t.Fatalf("exit code %d after a clean drain, want 0; logs:\n%s", code, p.gw.logs.String())
+	if code := p.Wait(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit code %d after a clean drain, want 0; logs:\n%s", code, p.Logs.String())
 	}
 }
 
 func TestSecondSignalExitsAtOnce(t *testing.T) {
 	p := startBinary(t, "--drain-delay", "1m", "--drain-window", "1m")
-	connected(t, p.gw, "")
-	p.signal(t)
-	waitReadyz(t, "http://"+p.gw.admin, 503)
-	p.signal(t)
-	if code := p.wait(t, 10*time.Second); code != 1 {
+	connected(t, p, "")
+	p.Signal(t)
+	waitReadyz(t, p, 503)
+	p.Signal(t)
+	if code := p.Wait(t, 10*time.Second); code != 1 {
 		t.Fatalf("exit code %d after a second signal, want 1", code)
 	}
 }
@@ -175,11 +80,11 @@ func TestStartupErrorsExitOneWithOneLine(t *testing.T) {
 		{"port in use", nil}, // filled below
 	}
 	busy := startBinary(t) // holds three ports
-	tests[3].args = []string{"--dev", "--listen", busy.gw.client}
+	tests[3].args = []string{"--dev", "--listen", busy.Client}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary(t), tc.args...)
-			var stderr syncBuffer
+			cmd := exec.Command(gatewaytest.Binary(t, gatewaytest.BuildOptions{}), tc.args...)
+			var stderr gatewaytest.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
 			var ee *exec.ExitError
@@ -203,15 +108,10 @@ func nonEmptyLines(s string) []string {
 	return out
 }
 
-// waitReadyz polls /readyz until it answers want (bounded) and returns the
-// last status seen.
-func waitReadyz(t *testing.T, admin string, want int) int {
+// waitReadyz waits until g's /readyz answers want.
+func waitReadyz(t *testing.T, g *gw, want int) {
 	t.Helper()
 	var code int
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if code, _ = httpGet(t, admin+"/readyz"); code == want {
-			break
-		}
-	}
-	return code
+	within(t, 5*time.Second, func() bool { code, _ = httpGet(t, g.AdminURL()+"/readyz"); return code == want },
+		func() string { return fmt.Sprintf("/readyz answers %d, want %d", code, want) })
 }

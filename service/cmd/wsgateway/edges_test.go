@@ -33,7 +33,7 @@ func TestUpgradeRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			conn, err := net.DialTimeout("tcp", g.client, 5*time.Second)
+			conn, err := net.DialTimeout("tcp", g.Client, 5*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,101 +1,52 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/websocket"
 
+	"github.com/wsgateway/wsgateway/service/gatewaytest"
 	"github.com/wsgateway/wsgateway/service/internal/auth"
 )
 
 // testSecret signs the tokens of nodes started with withAuth.
 const testSecret = "test-secret-0123456789abcdef"
 
-// gw is one gateway node run in-process through run(), exactly as main does,
-// on 127.0.0.1 ports chosen by the kernel.
-type gw struct {
-	t                  testing.TB
-	client, api, admin string // host:port
-	cancel             context.CancelFunc
-	exit               chan int
-	logs               *syncBuffer
-	stopOnce           sync.Once
-}
+// gw is one gateway node, run by gatewaytest.
+type gw = gatewaytest.Node
 
-// startNode runs a node with args added to "--listen 127.0.0.1:0 ...". It
-// stops (drains with zero delay) at the end of the test.
+// startNode runs a node in process (through run's gateway.Run, exactly as
+// main does) on 127.0.0.1 ports chosen by the kernel, with args added to
+// the harness's own. It stops (drains with zero delay) at the end of the
+// test.
 func startNode(t testing.TB, args ...string) *gw {
 	t.Helper()
-	return startNodeEnv(t, func(string) string { return "" }, args...)
+	return startNodeEnv(t, nil, args...)
 }
 
-// startNodeEnv is startNode with the environment run reads (WSG_*, OTEL_*).
-func startNodeEnv(t testing.TB, getenv func(string) string, args ...string) *gw {
+// startNodeEnv is startNode with the environment the node reads (WSG_*,
+// OTEL_*), as "KEY=value" entries.
+func startNodeEnv(t testing.TB, env []string, args ...string) *gw {
 	t.Helper()
-	base := []string{"--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-		"--node-id", "test-node", "--drain-delay", "0s", "--drain-window", "0s", "--log-level", "debug"}
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	g := &gw{t: t, cancel: cancel, exit: make(chan int, 1), logs: &syncBuffer{}}
-	go func() {
-		code := run(ctx, append(base, args...), getenv, pw, g.logs)
-		pw.Close()
-		g.exit <- code
-	}()
-	addrs := make(chan map[string]string, 1)
-	go g.readLogs(pr, addrs)
-	select {
-	case a := <-addrs:
-		g.client, g.api, g.admin = a["client"], a["api"], a["admin"]
-	case code := <-g.exit:
-		t.Fatalf("node exited with %d before listening: %s", code, g.logs.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("node did not start: %s", g.logs.String())
-	}
-	t.Cleanup(g.stop)
-	return g
+	base := []string{"--node-id", "test-node", "--drain-delay", "0s", "--drain-window", "0s", "--log-level", "debug"}
+	return gatewaytest.Start(t, gatewaytest.Options{InProcess: true, Env: env, Args: append(base, args...)})
 }
 
-// readLogs copies the node's JSON log into logs and reports the listening
-// addresses from the "listening" line.
-func (g *gw) readLogs(r io.Reader, addrs chan<- map[string]string) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		g.logs.Write(append(append([]byte(nil), line...), '\n'))
-		var m map[string]any
-		if json.Unmarshal(line, &m) == nil && m["msg"] == "listening" {
-			addrs <- map[string]string{"client": m["client"].(string), "api": m["api"].(string), "admin": m["admin"].(string)}
-		}
-	}
+// startBinary runs the real binary in --dev with args: the tests of signals,
+// exit codes and memory run the program as production does.
+func startBinary(t testing.TB, args ...string) *gw {
+	t.Helper()
+	return gatewaytest.Start(t, gatewaytest.Options{Args: append([]string{"--dev"}, args...)})
 }
-
-// stop drains the node and waits for run to return; it may be called
-// more than once (by a test, then by Cleanup).
-func (g *gw) stop() {
-	g.stopOnce.Do(func() {
-		g.cancel()
-		select {
-		case <-g.exit:
-		case <-time.After(30 * time.Second):
-			g.t.Errorf("node did not stop")
-		}
-	})
-}
-
-func (g *gw) wsURL() string { return "ws://" + g.client + "/ws" }
 
 // token signs a test token for user with the given permissions.
 func token(t testing.TB, user string, ttl time.Duration, subscribe, publish []string) string {
@@ -130,7 +81,7 @@ func dial(t testing.TB, g *gw, header http.Header) *wsConn {
 
 func dialRaw(g *gw, header http.Header) (*websocket.Conn, *http.Response, error) {
 	d := websocket.Dialer{Subprotocols: []string{"wsgateway.v1"}, HandshakeTimeout: 5 * time.Second}
-	return d.Dial(g.wsURL(), header)
+	return d.Dial(g.URL(), header)
 }
 
 func status(r *http.Response) int {
@@ -272,64 +223,9 @@ func httpGet(t testing.TB, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func num(v any) uint64 {
 	f, _ := v.(float64)
 	return uint64(f)
-}
-
-// metricSample scrapes g's /metrics and returns the value of the sample
-// whose name and labels are exactly series (`name{label="v"}`), failing the
-// test when it is absent.
-func metricSample(t testing.TB, g *gw, series string) float64 {
-	t.Helper()
-	code, body := httpGet(t, "http://"+g.admin+"/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("GET /metrics: %d", code)
-	}
-	for _, line := range strings.Split(body, "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			var f float64
-			if _, err := fmt.Sscan(v, &f); err != nil {
-				t.Fatalf("metric %s: value %q: %v", series, v, err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("metric %s not exposed", series)
-	return 0
-}
-
-// eventually polls cond every 20ms until it holds or timeout passes, and
-// reports whether it held.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // closedNoFail is closed for use off the test goroutine: it never calls
@@ -379,7 +275,7 @@ func (w *wsConn) quiet() {
 // the status, the response headers and the decoded JSON body.
 func apiRequest(t testing.TB, g *gw, method, path string, header http.Header, body string) (int, http.Header, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+g.api+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, "http://"+g.API+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,21 +307,43 @@ func apiPublish(t testing.TB, g *gw, key, channel, data string) map[string]any {
 	return res
 }
 
-// waitUntil polls check every 10 ms until it returns "" (satisfied), for
-// at most 5 s; then it fails the test with check's last complaint.
-func waitUntil(t testing.TB, check func() string) {
+// within polls cond every 10 ms until it holds, failing the test with
+// what() after timeout. It is the package's one wait: test goroutine only.
+func within(t testing.TB, timeout time.Duration, cond func() bool, what func() string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		msg := check()
-		if msg == "" {
-			return
-		}
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 5s: %s", msg)
+			t.Fatalf("after %v: %s", timeout, what())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// metric reads one series of g's metrics: key is "name" or "name
+// label=value ...", without the wsgateway_ prefix. A series g does not
+// expose reads -1, which no count or gauge equals.
+func metric(t testing.TB, g *gw, key string) float64 {
+	t.Helper()
+	fields := strings.Fields(key)
+	v, ok := g.Metrics(t).Value("wsgateway_"+fields[0], fields[1:]...)
+	if !ok {
+		return -1
+	}
+	return v
+}
+
+// wantMetrics waits until every series in want (keys as for metric) has its
+// value.
+func wantMetrics(t testing.TB, g *gw, want map[string]float64) {
+	t.Helper()
+	var diff string
+	within(t, 10*time.Second, func() bool {
+		got := map[string]float64{}
+		for key := range want {
+			got[key] = metric(t, g, key)
+		}
+		diff = cmp.Diff(want, got)
+		return diff == ""
+	}, func() string { return "metrics (-want +got, -1: absent):\n" + diff })
 }
 
 // jsonValue decodes a JSON literal, to build expected values from the text

@@ -64,7 +64,7 @@ func deflated(t testing.TB, text []byte) []byte {
 func dialDeflate(t *testing.T, g *gw) *wsConn {
 	t.Helper()
 	d := websocket.Dialer{Subprotocols: []string{"wsgateway.v1"}, EnableCompression: true, HandshakeTimeout: 5 * time.Second}
-	c, resp, err := d.Dial(g.wsURL(), nil)
+	c, resp, err := d.Dial(g.URL(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +167,8 @@ func TestBadFramesWithCompression(t *testing.T) {
 			}
 		})
 	}
-	waitMetric(t, g, `wsgateway_disconnects_total{code="1007"} 2`)
-	waitMetric(t, g, `wsgateway_disconnects_total{code="1002"} 2`)
+	wantMetrics(t, g, map[string]float64{"disconnects_total code=1007": 2})
+	wantMetrics(t, g, map[string]float64{"disconnects_total code=1002": 2})
 }
 
 // TestProtocolErrorCounted1002: without compression gorilla/websocket itself
@@ -181,6 +181,6 @@ func TestProtocolErrorCounted1002(t *testing.T) {
 	if code := w.closedNoFail(5 * time.Second); code != websocket.CloseProtocolError {
 		t.Fatalf("closed with %d, want 1002", code)
 	}
-	waitMetric(t, g, `wsgateway_disconnects_total{code="1002"} 1`)
-	waitMetric(t, g, `wsgateway_disconnects_total{code="1006"} 0`)
+	wantMetrics(t, g, map[string]float64{"disconnects_total code=1002": 1})
+	wantMetrics(t, g, map[string]float64{"disconnects_total code=1006": 0})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -33,18 +34,16 @@ func TestMaxConnections(t *testing.T) {
 	if got := upgrade(t, g, nil); got != http.StatusServiceUnavailable {
 		t.Fatalf("4th upgrade: status %d, want 503", got)
 	}
-	if n := metricSample(t, g, `wsgateway_connects_total{result="over_limit"}`); n != 1 {
+	if n := metric(t, g, "connects_total result=over_limit"); n != 1 {
 		t.Fatalf(`connects_total{result="over_limit"} = %v, want 1`, n)
 	}
 	conns[0].c.Close()
 	// The slot is freed when the server has torn the session down.
 	var got int
-	if !eventually(5*time.Second, func() bool {
+	within(t, 5*time.Second, func() bool {
 		got = upgrade(t, g, nil)
 		return got == http.StatusSwitchingProtocols
-	}) {
-		t.Fatalf("after one connection closed: upgrade status %d, want 101", got)
-	}
+	}, func() string { return fmt.Sprintf("after one connection closed: upgrade status %d, want 101", got) })
 	if got := upgrade(t, g, nil); got != http.StatusServiceUnavailable {
 		t.Fatalf("upgrade beyond the limit again: status %d, want 503", got)
 	}
@@ -146,7 +145,7 @@ func TestAllowedOrigins(t *testing.T) {
 			switch tc.origin {
 			case "":
 			case self:
-				h.Set("Origin", "http://"+g.client)
+				h.Set("Origin", "http://"+g.Client)
 			default:
 				h.Set("Origin", tc.origin)
 			}
@@ -173,7 +172,7 @@ func TestSubprotocol(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			d := websocket.Dialer{Subprotocols: tc.offered, HandshakeTimeout: 5 * time.Second}
-			c, resp, err := d.Dial(g.wsURL(), nil)
+			c, resp, err := d.Dial(g.URL(), nil)
 			if err != nil {
 				t.Fatalf("dial: %v (status %d)", err, status(resp))
 			}

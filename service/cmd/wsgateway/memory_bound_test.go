@@ -25,10 +25,9 @@ const rssBound = 160 << 20
 // and channel-churn attacks against one real node (the binary, without the race detector, so its RSS
 // means what it means in production) and checks its peak RSS (VmHWM).
 func TestMemoryBoundUnderAttack(t *testing.T) {
-	p := startBinary(t, "--compression", "--api-key", "k", "--command-rate", "0",
+	g := startBinary(t, "--compression", "--api-key", "k", "--command-rate", "0",
 		"--history-max-channels", "1000", "--history-ttl", "1s", "--channel-meta-ttl", "1s")
-	g := p.gw
-	pid := p.cmd.Process.Pid
+	pid := g.PID()
 	t.Logf("baseline: %d MiB", procKB(t, pid, "VmRSS")>>10)
 
 	decompressionBombs(t, g)
@@ -96,7 +95,7 @@ func replyAmplification(t *testing.T, g *gw) {
 	for i := range 30 {
 		fmt.Fprintf(&frame, `{"id":%d,"op":"history","channel":"chat:big","limit":1000}`+"\n", i+2)
 	}
-	before := metricSample(t, g, "wsgateway_slow_consumer_disconnects_total")
+	before := metric(t, g, "slow_consumer_disconnects_total")
 	for range 10 {
 		c, _, err := dialRaw(g, nil)
 		if err != nil {
@@ -107,11 +106,9 @@ func replyAmplification(t *testing.T, g *gw) {
 			t.Fatal(err)
 		}
 	}
-	if !eventually(30*time.Second, func() bool {
-		return metricSample(t, g, "wsgateway_slow_consumer_disconnects_total")-before >= 10
-	}) {
-		t.Errorf("the ten stalled connections were not all closed as slow consumers")
-	}
+	within(t, 30*time.Second, func() bool {
+		return metric(t, g, "slow_consumer_disconnects_total")-before >= 10
+	}, func() string { return "the ten stalled connections were not all closed as slow consumers" })
 }
 
 // channelChurn subscribes and unsubscribes 20,000 distinct channels and
@@ -148,7 +145,7 @@ func channelChurn(t *testing.T, g *gw) {
 // compresses what it writes.
 func dialCompressed(t *testing.T, g *gw) *websocket.Conn {
 	d := websocket.Dialer{EnableCompression: true, HandshakeTimeout: 5 * time.Second}
-	c, resp, err := d.Dial(g.wsURL(), nil)
+	c, resp, err := d.Dial(g.URL(), nil)
 	if err != nil {
 		t.Errorf("dial: %v (status %v)", err, status(resp))
 		return nil

@@ -11,65 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/websocket"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+
+	"github.com/wsgateway/wsgateway/service/gatewaytest"
 )
-
-// scrape reads and parses g's /metrics.
-func scrape(t testing.TB, g *gw) map[string]*dto.MetricFamily {
-	t.Helper()
-	code, body := httpGet(t, "http://"+g.admin+"/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("/metrics: status %d", code)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("/metrics is not Prometheus text: %v", err)
-	}
-	return fams
-}
-
-// sampleValue is a series' value: a counter's or gauge's value, a
-// histogram's sample count.
-func sampleValue(m *dto.Metric) float64 {
-	switch {
-	case m.Counter != nil:
-		return m.Counter.GetValue()
-	case m.Gauge != nil:
-		return m.Gauge.GetValue()
-	case m.Histogram != nil:
-		return float64(m.Histogram.GetSampleCount())
-	}
-	return -1
-}
-
-// series returns the value of family name's series with the label pairs
-// given as "name=value" (none: the unlabelled series), and false when the
-// series is absent.
-func series(fams map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
-	f := fams[name]
-	if f == nil {
-		return 0, false
-	}
-	for _, m := range f.GetMetric() {
-		var got []string
-		for _, lp := range m.GetLabel() {
-			got = append(got, lp.GetName()+"="+lp.GetValue())
-		}
-		if slices.Equal(got, labels) {
-			return sampleValue(m), true
-		}
-	}
-	return 0, false
-}
 
 func TestMetricsAtStartup(t *testing.T) {
 	g := startNode(t, "--dev")
-	fams := scrape(t, g)
+	fams := g.Metrics(t)
 	closeCodes := []string{"1000", "1001", "1003", "1008", "1009", "1011", "1012", "1013",
 		"4001", "4003", "4008", "4009", "4029"}
 	for _, tc := range []struct {
@@ -119,7 +69,7 @@ func TestMetricsAtStartup(t *testing.T) {
 				if want := []string{tc.label}; tc.label == "" && len(labels) != 0 || tc.label != "" && !slices.Equal(labels, want) {
 					t.Errorf("%s series with labels %v, want only %q", name, labels, tc.label)
 				}
-				if v := sampleValue(m); v != 0 {
+				if v := gatewaytest.SampleValue(m); v != 0 {
 					t.Errorf("%s%v = %v at startup, want 0", name, m.GetLabel(), v)
 				}
 			}
@@ -145,28 +95,6 @@ func mapsKeys(fams map[string]*dto.MetricFamily) []string {
 	return out
 }
 
-// wantSeries polls g's metrics until every series in want has its value;
-// keys are "name" or "name label=value".
-func wantSeries(t *testing.T, g *gw, want map[string]float64) {
-	t.Helper()
-	waitUntil(t, func() string {
-		fams := scrape(t, g)
-		got := map[string]float64{}
-		for key := range want {
-			fields := strings.Fields(key)
-			v, ok := series(fams, "wsgateway_"+fields[0], fields[1:]...)
-			if !ok {
-				v = -1
-			}
-			got[key] = v
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			return "metrics (-want +got, -1: absent):\n" + diff
-		}
-		return ""
-	})
-}
-
 func TestMetricsMoveWithTraffic(t *testing.T) {
 	g := startNode(t, "--dev")
 	sub := connected(t, g, "")
@@ -180,7 +108,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 			t.Fatalf("want push offset %d, got %v", n, p)
 		}
 	}
-	wantSeries(t, g, map[string]float64{
+	wantMetrics(t, g, map[string]float64{
 		"connections":                          2,
 		"connects_total result=ok":             2,
 		"subscriptions":                        1,
@@ -199,7 +127,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 
 	_ = sub.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	sub.closed(5 * time.Second)
-	wantSeries(t, g, map[string]float64{
+	wantMetrics(t, g, map[string]float64{
 		"connections":                 1,
 		"subscriptions":               0,
 		"disconnects_total code=1000": 1,
@@ -210,12 +138,12 @@ func TestHealthAndReadiness(t *testing.T) {
 	g := startNode(t, "--dev")
 	for _, path := range []string{"/healthz", "/readyz"} {
 		t.Run(path, func(t *testing.T) {
-			if code, body := httpGet(t, "http://"+g.admin+path); code != http.StatusOK {
+			if code, body := httpGet(t, "http://"+g.Admin+path); code != http.StatusOK {
 				t.Errorf("status %d (%q), want 200", code, body)
 			}
 		})
 	}
-	if code, _ := httpGet(t, fmt.Sprintf("http://%s/nope", g.admin)); code != http.StatusNotFound {
+	if code, _ := httpGet(t, fmt.Sprintf("http://%s/nope", g.Admin)); code != http.StatusNotFound {
 		t.Errorf("unknown admin path: status %d, want 404", code)
 	}
 }

@@ -191,12 +191,9 @@ func TestPresence(t *testing.T) {
 	_ = alice2.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	alice2.c.Close()
 	want = sortedClients([]any{entry("bob", b)})
-	waitUntil(t, func() string {
-		if diff := cmp.Diff(want, presenceOf(bob, "chat:room")); diff != "" {
-			return "presence after alice2 closed (-want +got):\n" + diff
-		}
-		return ""
-	})
+	var diff string
+	within(t, 5*time.Second, func() bool { diff = cmp.Diff(want, presenceOf(bob, "chat:room")); return diff == "" },
+		func() string { return "presence after alice2 closed (-want +got):\n" + diff })
 }
 
 func TestHistory(t *testing.T) {

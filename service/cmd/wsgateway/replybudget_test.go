@@ -47,11 +47,11 @@ func TestHistoryFloodOnANeverReadingConnection(t *testing.T) {
 	base := liveHeap()
 	w.send(strings.Join(lines, "\n")) // and never read again until closed
 
-	if !eventually(15*time.Second, func() bool {
-		return metricSample(t, g, "wsgateway_slow_consumer_disconnects_total") == 1
-	}) {
-		t.Fatalf("not closed as a slow consumer; the node holds %d MiB more than before", (liveHeap()-base)>>20)
-	}
+	within(t, 15*time.Second, func() bool {
+		return metric(t, g, "slow_consumer_disconnects_total") == 1
+	}, func() string {
+		return fmt.Sprintf("not closed as a slow consumer; the node holds %d MiB more than before", (liveHeap()-base)>>20)
+	})
 	// The budget: 4 MiB queued or being written, and the 1 MiB reply being
 	// refused; the socket buffers are the kernel's.
 	if held := int64(liveHeap()) - int64(base); held > 16<<20 {
@@ -60,7 +60,7 @@ func TestHistoryFloodOnANeverReadingConnection(t *testing.T) {
 	if code := w.closed(10 * time.Second); code != 4008 {
 		t.Fatalf("closed with %d, want 4008", code)
 	}
-	waitMetric(t, g, `wsgateway_disconnects_total{code="4008"} 1`)
+	wantMetrics(t, g, map[string]float64{"disconnects_total code=4008": 1})
 }
 
 // historyPage reads one page on the socket and returns its offsets and
@@ -143,7 +143,7 @@ func TestRecoveryTooBigIsNotRecovered(t *testing.T) {
 				tc.from, res["recovered"], len(pubOffsets(t, res)), res["offset"], tc.recovered, tc.n)
 		}
 	}
-	waitMetric(t, g, `wsgateway_recoveries_total{result="not_recovered"} 1`)
+	wantMetrics(t, g, map[string]float64{"recoveries_total result=not_recovered": 1})
 }
 
 // TestPresenceIsCappedAndCounted: presence lists at most --max-reply-bytes
@@ -242,5 +242,5 @@ func TestPingBurstGetsRateLimitedNot4008(t *testing.T) {
 	if code := w.closed(10 * time.Second); code != 4029 {
 		t.Fatalf("closed with %d, want 4029", code)
 	}
-	waitMetric(t, g, "wsgateway_slow_consumer_disconnects_total 0")
+	wantMetrics(t, g, map[string]float64{"slow_consumer_disconnects_total": 0})
 }

@@ -33,7 +33,7 @@ func TestSlowConsumer(t *testing.T) {
 			t.Fatalf("publish %d: %d %v", i, code, body)
 		}
 	}
-	waitMetric(t, g, "wsgateway_slow_consumer_disconnects_total 1")
+	wantMetrics(t, g, map[string]float64{"slow_consumer_disconnects_total": 1})
 	if code := slow.closed(10 * time.Second); code != 4008 {
 		t.Fatalf("slow consumer closed with %d, want 4008", code)
 	}
@@ -45,7 +45,7 @@ func TestSlowConsumer(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("reading subscriber did not get every publication")
 	}
-	waitMetric(t, g, `wsgateway_disconnects_total{code="4008"} 1`)
+	wantMetrics(t, g, map[string]float64{"disconnects_total code=4008": 1})
 }
 
 // dialSmallBuffer connects with a 16 KiB receive buffer, so that a client
@@ -61,7 +61,7 @@ func dialSmallBuffer(t *testing.T, g *gw) *wsConn {
 		return errors.Join(err, serr)
 	}}
 	d := websocket.Dialer{NetDialContext: nd.DialContext, Subprotocols: []string{"wsgateway.v1"}}
-	c, _, err := d.Dial(g.wsURL(), nil)
+	c, _, err := d.Dial(g.URL(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,32 +96,4 @@ func firstGap(offs []uint64) uint64 {
 		}
 	}
 	return uint64(len(offs) + 1)
-}
-
-// waitMetric polls /metrics until a line equal to want appears.
-func waitMetric(t *testing.T, g *gw, want string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, body := httpGet(t, "http://"+g.admin+"/metrics")
-		for _, line := range strings.Split(body, "\n") {
-			if line == want {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metric line %q not found in:\n%s", want, grepLines(body, "wsgateway_"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func grepLines(body, prefix string) string {
-	var out []string
-	for _, l := range strings.Split(body, "\n") {
-		if strings.HasPrefix(l, prefix) && !strings.Contains(l, "_bucket") {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

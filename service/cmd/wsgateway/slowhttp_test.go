@@ -75,16 +75,16 @@ func TestSlowRequestBodies(t *testing.T) {
 		wantStatus int           // 0: any status, or none
 	}{
 		// Refused before its body is read, and the connection closed at once.
-		{"API without a key", g.api, "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\n",
+		{"API without a key", g.API, "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\n",
 			100 * time.Millisecond, 5 * time.Second, http.StatusUnauthorized},
-		{"API with a wrong key", g.api, "POST /api/v1/broadcast HTTP/1.1\r\nHost: x\r\nAuthorization: apikey nope\r\n",
+		{"API with a wrong key", g.API, "POST /api/v1/broadcast HTTP/1.1\r\nHost: x\r\nAuthorization: apikey nope\r\n",
 			100 * time.Millisecond, 5 * time.Second, http.StatusUnauthorized},
 		// Authenticated, but slower than the API's read timeout (10 s).
-		{"API with the key", g.api, "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: apikey k\r\n",
+		{"API with the key", g.API, "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: apikey k\r\n",
 			time.Second, 30 * time.Second, 0},
 		// The probe answers, then the body it never reads is drained under
 		// the admin port's read timeout (5 s), not forever.
-		{"admin port", g.admin, "GET /healthz HTTP/1.1\r\nHost: x\r\n",
+		{"admin port", g.Admin, "GET /healthz HTTP/1.1\r\nHost: x\r\n",
 			time.Second, 30 * time.Second, 0},
 	}
 	for _, tc := range cases {
@@ -121,9 +121,9 @@ func TestOversizedHeaders(t *testing.T) {
 	t.Parallel()
 	g := startNode(t, authArgs...)
 	ports := []struct{ name, url string }{
-		{"client", "http://" + g.client + "/ws"},
-		{"API", "http://" + g.api + "/api/v1/nodes"},
-		{"admin", "http://" + g.admin + "/healthz"},
+		{"client", "http://" + g.Client + "/ws"},
+		{"API", "http://" + g.API + "/api/v1/nodes"},
+		{"admin", "http://" + g.Admin + "/healthz"},
 	}
 	for _, p := range ports {
 		for _, tc := range []struct {

@@ -127,7 +127,7 @@ func socketHistoryData(t *testing.T, w *wsConn, ch string) string {
 // apiHistoryData is socketHistoryData through GET /api/v1/history.
 func apiHistoryData(t *testing.T, g *gw, ch string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + g.api + "/api/v1/history?channel=" + ch)
+	resp, err := http.Get("http://" + g.API + "/api/v1/history?channel=" + ch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -102,12 +101,14 @@ func TestTraceFollowsAPublicationAcrossNodes(t *testing.T) {
 		"OTEL_TRACES_SAMPLER":         "parentbased_always_on",
 		"OTEL_BSP_SCHEDULE_DELAY":     "50",
 	}
+	var nodeEnv []string
 	for k, v := range env {
 		t.Setenv(k, v) // the SDK and exporter read the process environment
+		nodeEnv = append(nodeEnv, k+"="+v)
 	}
 	redis := redistest.Start(t, redistest.Options{})
-	a := startNodeEnv(t, os.Getenv, "--dev", "--redis-url", redis.URL(), "--node-id", "a")
-	b := startNodeEnv(t, os.Getenv, "--dev", "--redis-url", redis.URL(), "--node-id", "b")
+	a := startNodeEnv(t, nodeEnv, "--dev", "--redis-url", redis.URL(), "--node-id", "a")
+	b := startNodeEnv(t, nodeEnv, "--dev", "--redis-url", redis.URL(), "--node-id", "b")
 
 	const traceID, backendSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	traceparent := "00-" + traceID + "-" + backendSpan + "-01"
@@ -115,7 +116,7 @@ func TestTraceFollowsAPublicationAcrossNodes(t *testing.T) {
 	sub.result(sub.call(map[string]any{"op": "connect"}))
 	sub.result(sub.call(map[string]any{"op": "subscribe", "channel": "orders:eu"}))
 
-	req, _ := http.NewRequest("POST", "http://"+a.api+"/api/v1/publish", strings.NewReader(`{"channel":"orders:eu","data":{"n":1}}`))
+	req, _ := http.NewRequest("POST", "http://"+a.API+"/api/v1/publish", strings.NewReader(`{"channel":"orders:eu","data":{"n":1}}`))
 	req.Header.Set("Traceparent", traceparent)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {

@@ -18,14 +18,12 @@ func TestStalledWriteCloses4008(t *testing.T) {
 	slow.result(slow.call(map[string]any{"op": "subscribe", "channel": "stall:b"}))
 	publishBig(t, g, "stall:b", 16, 900<<10) // 14 MB: more than the socket buffers hold
 
-	if !eventually(20*time.Second, func() bool {
-		return metricSample(t, g, "wsgateway_slow_consumer_disconnects_total") == 1
-	}) {
-		t.Fatal("the stalled subscriber was not counted as a slow consumer")
-	}
+	within(t, 20*time.Second, func() bool {
+		return metric(t, g, "slow_consumer_disconnects_total") == 1
+	}, func() string { return "the stalled subscriber was not counted as a slow consumer" })
 	if code := slow.closed(10 * time.Second); code != 4008 {
 		t.Fatalf("closed with %d (1006: no close frame), want 4008", code)
 	}
-	waitMetric(t, g, `wsgateway_disconnects_total{code="4008"} 1`)
-	waitMetric(t, g, `wsgateway_disconnects_total{code="1006"} 0`)
+	wantMetrics(t, g, map[string]float64{"disconnects_total code=4008": 1})
+	wantMetrics(t, g, map[string]float64{"disconnects_total code=1006": 0})
 }
