@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/wsgateway/wsgateway/service/internal/broker"
 	"github.com/wsgateway/wsgateway/service/internal/hub"
 	"github.com/wsgateway/wsgateway/service/protocol"
@@ -137,9 +135,5 @@ func checkAnswer(t *testing.T, w *httptest.ResponseRecorder, status int, code st
 // apiCalls reads wsgateway_api_requests_total{route, code}.
 func apiCalls(t *testing.T, s *Server, route string, status int) float64 {
 	t.Helper()
-	var m dto.Metric
-	if err := s.m.apiCalls.WithLabelValues(route, fmt.Sprint(status)).Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetCounter().GetValue()
+	return counterValue(t, s.m.apiCalls.WithLabelValues(route, fmt.Sprint(status)))
 }
