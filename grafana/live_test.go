@@ -3,12 +3,15 @@ package grafana
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
 
 // The live test's settings.
@@ -102,21 +105,14 @@ func checkFilters(p promAPI, queries []panelQuery, all map[string]string) []erro
 // shows (so a histogram's _bucket, _sum and _count are all there).
 func exposedNames(t *testing.T, n node) map[string]bool {
 	t.Helper()
-	resp, err := http.Get("http://" + n.admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s %v", resp.Status, err)
-	}
 	names := map[string]bool{}
-	for _, line := range strings.Split(string(body), "\n") {
-		if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
-			names[f[2]] = true
-		} else if len(f) > 0 && !strings.HasPrefix(line, "#") {
-			names[strings.SplitN(f[0], "{", 2)[0]] = true
+	for name, f := range n.Metrics(t) {
+		names[name] = true
+		switch f.GetType() {
+		case dto.MetricType_HISTOGRAM:
+			names[name+"_bucket"], names[name+"_sum"], names[name+"_count"] = true, true, true
+		case dto.MetricType_SUMMARY:
+			names[name+"_sum"], names[name+"_count"] = true, true
 		}
 	}
 	return names
@@ -144,10 +140,9 @@ func checkNamesExposed(exposed map[string]bool, exprs map[string]string) []error
 // shown to catch broken queries and alerts.
 func TestDashboardsAgainstPrometheus(t *testing.T) {
 	// Every program first, so a missing one fails at once.
-	redisBin, promBin := lookPath(t, "redis-server", "redis-server"), lookPath(t, "prometheus", "prometheus")
-	bin := buildGateway(t)
-	redisURL := startRedis(t, redisBin)
-	nodes := []node{startNode(t, bin, "node-a", "zone-a", redisURL), startNode(t, bin, "node-b", "zone-b", redisURL)}
+	promBin := lookPath(t, "prometheus", "prometheus")
+	redisURL := redistest.Start(t, redistest.Options{}).URL()
+	nodes := []node{startNode(t, "node-a", "zone-a", redisURL), startNode(t, "node-b", "zone-b", redisURL)}
 	startLoad(t, nodes)
 	rules, err := rulesFile(readFile(t, "prometheusrule.yaml"))
 	if err != nil {

@@ -53,7 +53,7 @@ func startLoad(t *testing.T, nodes []node) {
 func subscriber(t *testing.T, n node, cmds []string) *websocket.Conn {
 	t.Helper()
 	d := websocket.Dialer{Subprotocols: []string{"wsgateway.v1"}, HandshakeTimeout: 5 * time.Second}
-	c, _, err := d.Dial("ws://"+n.client+"/ws", nil)
+	c, _, err := d.Dial("ws://"+n.Client+"/ws", nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v", n.id, err)
 	}
@@ -89,7 +89,7 @@ func publish(ctx context.Context, nodes []node) {
 		}
 		n := nodes[i%len(nodes)]
 		body := fmt.Sprintf(`{"channel":%q,"data":{"n":%d}}`, liveChannel, i)
-		req, err := http.NewRequestWithContext(ctx, "POST", "http://"+n.api+"/api/v1/publish", strings.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, "POST", "http://"+n.API+"/api/v1/publish", strings.NewReader(body))
 		if err != nil {
 			return
 		}

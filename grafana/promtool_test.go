@@ -21,12 +21,7 @@ const promtoolTimeout = 30 * time.Second
 // missing: an alert test that skips is an alert test that never runs.
 func promtool(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Fatal("promtool is not on PATH: it comes with the Debian package prometheus; run `make deps` " +
-			"(or apt-get install -y --no-install-recommends prometheus)")
-	}
-	return p
+	return lookPath(t, "promtool", "prometheus")
 }
 
 // rulesFile turns a PrometheusRule into the rule file Prometheus and
