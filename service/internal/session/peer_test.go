@@ -48,8 +48,7 @@ type peer struct {
 type peerOptions struct {
 	compress    bool
 	readLimit   int64 // the server's wire read limit; 0: none
-	token       string
-	ignorePings bool // no pong: the client looks dead
+	ignorePings bool  // no pong: the client looks dead
 }
 
 // serve upgrades a connection over net.Pipe and serves it with m, as the
@@ -72,7 +71,7 @@ func serve(t testing.TB, m *Manager, opt peerOptions) *peer {
 	})
 	go func() {
 		defer close(p.served)
-		m.Serve(server, ConnInfo{Remote: "192.0.2.1", Token: opt.token})
+		m.Serve(server, ConnInfo{Remote: "192.0.2.1"})
 	}()
 	go p.read()
 	t.Cleanup(p.finish)
@@ -130,8 +129,8 @@ func (p *peer) sendRaw(t testing.TB, b []byte) {
 	}
 }
 
-// read returns what the client read since the last call, once everything
-// in the bubble waits. Outside a bubble it must not be used.
+// readSoFar returns what the client read since the last call. It does not
+// wait: call it in a bubble once synctest.Wait has returned.
 func (p *peer) readSoFar() []string {
 	var got []string
 	for {
