@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsgateway/wsgateway/service/gatewaytest"
 )
 
 // smokeFanout is the capacity smoke's fan-out scenario (loadtest/k6/fanout.js)
@@ -63,8 +65,8 @@ func TestCapacityGate(t *testing.T) {
 		for _, tc := range cases {
 			t.Run("fanout-"+tc.name, func(t *testing.T) {
 				t.Parallel()
-				p := startFaultProxy(t, gw.client, tc.faults)
-				res := runK6(t, 60*time.Second, "fanout.js", "fanout-"+tc.name, smokeFanout(p.addr(), gw.api, tok, run+"-"+tc.name))
+				p := startFaultProxy(t, gw.Client, tc.faults)
+				res := runK6(t, 60*time.Second, "fanout.js", "fanout-"+tc.name, smokeFanout(p.addr(), gw.API, tok, run+"-"+tc.name))
 				failed := res.summary.failed()
 				t.Logf("proxy: %d connections, %d blackholed (%d bytes swallowed); failed thresholds: %v; deliveries %v, lost %v, delivery p99 %v ms",
 					p.accepted.Load(), p.blackholed.Load(), p.dropped.Load(), failed,
@@ -72,7 +74,7 @@ func TestCapacityGate(t *testing.T) {
 					res.summary.value("wsg_delivery_latency", "p(99)"))
 				if res.code != tc.wantCode {
 					t.Fatalf("k6 exited %d, want %d; failed thresholds %v\n%s\ngateway log:\n%s",
-						res.code, tc.wantCode, failed, res.output, tail(gw.logs.String(), 4000))
+						res.code, tc.wantCode, failed, res.output, gw.Logs.Tail(4000))
 				}
 				for _, w := range tc.wantFailed {
 					if !slices.Contains(failed, w) {
@@ -125,11 +127,18 @@ func TestCapacityGate(t *testing.T) {
 	})
 }
 
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
+// haproxyPath finds Debian's haproxy (scripts/deps.sh installs it); a
+// missing one fails the test, and only -short skips it.
+func haproxyPath(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: runs haproxy")
 	}
-	return s
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Fatalf("haproxy not found: run `make deps` (scripts/deps.sh installs Debian's haproxy)")
+	}
+	return bin
 }
 
 // freeAddr is a 127.0.0.1 address with a port that was free a moment ago.
@@ -145,16 +154,16 @@ func freeAddr(t testing.TB) string {
 
 type haproxy struct {
 	ws, api string
-	logs    *syncBuffer
+	logs    *gatewaytest.Buffer
 }
 
 // haproxyEnv is the environment loadtest/haproxy.cfg reads, with the three
 // servers all on one node.
-func haproxyEnv(ws, api string, n *node) []string {
-	_, adminPort, _ := net.SplitHostPort(n.admin)
+func haproxyEnv(ws, api string, n *gatewaytest.Node) []string {
+	_, adminPort, _ := net.SplitHostPort(n.Admin)
 	env := []string{"LB_WS=" + ws, "LB_API=" + api, "LB_MAXCONN=2000"}
 	for i := 1; i <= 3; i++ {
-		env = append(env, fmt.Sprintf("NODE%d_WS=%s", i, n.client), fmt.Sprintf("NODE%d_API=%s", i, n.api),
+		env = append(env, fmt.Sprintf("NODE%d_WS=%s", i, n.Client), fmt.Sprintf("NODE%d_API=%s", i, n.API),
 			fmt.Sprintf("NODE%d_ADMIN=%s", i, adminPort))
 	}
 	return env
@@ -163,13 +172,10 @@ func haproxyEnv(ws, api string, n *node) []string {
 // startHAProxy runs Debian's haproxy (scripts/deps.sh installs it) with
 // loadtest/haproxy.cfg in front of n, in the foreground (-db) so that its
 // PID is ours, and waits until it routes an API call.
-func startHAProxy(t testing.TB, n *node) *haproxy {
+func startHAProxy(t testing.TB, n *gatewaytest.Node) *haproxy {
 	t.Helper()
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		t.Fatalf("haproxy not found: run `make deps` (scripts/deps.sh installs Debian's haproxy)")
-	}
-	h := &haproxy{ws: freeAddr(t), api: freeAddr(t), logs: &syncBuffer{}}
+	bin := haproxyPath(t)
+	h := &haproxy{ws: freeAddr(t), api: freeAddr(t), logs: &gatewaytest.Buffer{}}
 	cfg := filepath.Join(repoRoot(t), "loadtest", "haproxy.cfg")
 	env := append([]string{"PATH=" + os.Getenv("PATH")}, haproxyEnv(h.ws, h.api, n)...)
 	check := exec.Command(bin, "-c", "-f", cfg)
@@ -225,11 +231,8 @@ func startHAProxy(t testing.TB, n *node) *haproxy {
 // an address left unset (an empty "${VAR}"), so a typo in the
 // orchestration fails at once rather than balancing over fewer nodes.
 func TestHAProxyConfigRejectsMissingAddress(t *testing.T) {
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		t.Fatalf("haproxy not found: run `make deps` (scripts/deps.sh installs Debian's haproxy)")
-	}
-	n := &node{client: "127.0.0.1:1", api: "127.0.0.1:2", admin: "127.0.0.1:3"}
+	bin := haproxyPath(t)
+	n := &gatewaytest.Node{Client: "127.0.0.1:1", API: "127.0.0.1:2", Admin: "127.0.0.1:3"}
 	cfg := filepath.Join(repoRoot(t), "loadtest", "haproxy.cfg")
 	full := haproxyEnv("127.0.0.1:4", "127.0.0.1:5", n)
 	check := exec.Command(bin, "-c", "-f", cfg)
