@@ -16,19 +16,21 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/wsgateway/wsgateway/service/internal/auth"
+	"github.com/wsgateway/wsgateway/service/internal/broker"
 	"github.com/wsgateway/wsgateway/service/internal/hub"
 )
 
-// newTestManager returns a Manager with a hub and metrics of its own and no
-// broker: the stories told with it never reach one (no subscribe, publish,
-// presence or history). A nil v stands for auth.DevVerifier, as in --dev
-// without a key.
+// newTestManager returns a Manager over the in-process broker of a single
+// node, with a hub and metrics of its own. A nil v stands for
+// auth.DevVerifier, as in --dev without a key.
 func newTestManager(cfg Config, v Verifier) *Manager {
 	if v == nil {
 		v = auth.DevVerifier{}
 	}
 	reg := prometheus.NewRegistry()
-	return NewManager(cfg, nil, hub.New(reg, nil), v, slog.New(slog.DiscardHandler), reg)
+	h := hub.New(reg, nil)
+	b := broker.NewMemory(broker.MemoryOptions{HistorySize: 100}, h)
+	return NewManager(cfg, b, h, v, slog.New(slog.DiscardHandler), reg)
 }
 
 // peer is the client of one session served over net.Pipe. Its reader
@@ -159,13 +161,16 @@ func (p *peer) finish() {
 	time.Sleep(stallCheck)
 }
 
-// summarize shortens a line the server wrote: "ok 3" for a result, "error
-// 3 rate_limited" for an error, "push unsub chat:a insufficient_state" or
-// "push pub chat:a 7" for a push.
+// summarize shortens a line the server wrote: "ok 3" for a result ("ok 3,
+// 2 publications" for one that holds publications), "error 3 rate_limited"
+// for an error, "push unsub chat:a insufficient_state" or "push pub chat:a
+// 7" for a push.
 func summarize(line []byte) string {
 	var m struct {
-		ID      uint64          `json:"id"`
-		Result  json.RawMessage `json:"result"`
+		ID     uint64 `json:"id"`
+		Result *struct {
+			Publications []json.RawMessage `json:"publications"`
+		} `json:"result"`
 		Error   *struct{ Code string }
 		Push    string `json:"push"`
 		Channel string `json:"channel"`
@@ -182,6 +187,8 @@ func summarize(line []byte) string {
 		return fmt.Sprintf("push pub %s %d", m.Channel, m.Offset)
 	case m.Push != "":
 		return strings.TrimSpace(fmt.Sprintf("push %s %s %s", m.Push, m.Channel, m.Reason))
+	case m.Result != nil && m.Result.Publications != nil:
+		return fmt.Sprintf("ok %d, %d publications", m.ID, len(m.Result.Publications))
 	}
 	return fmt.Sprintf("ok %d", m.ID)
 }
