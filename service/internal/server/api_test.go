@@ -19,10 +19,10 @@ func newMemoryBroker(h *hub.Hub) *broker.Memory {
 	return broker.NewMemory(broker.MemoryOptions{HistorySize: 10}, h)
 }
 
-// TestAPIRefusals: every way the API port refuses a call, through its real
-// routes and an in-process broker: the HTTP status, the error code in the
-// body, and the request counter's labels.
-func TestAPIRefusals(t *testing.T) {
+// TestAPICalls: each route's answer, and every way the API port refuses a
+// call, through its real routes and an in-process broker: the HTTP status,
+// the error code in the body, and the request counter's labels.
+func TestAPICalls(t *testing.T) {
 	const key = "k3y"
 	auth := "apikey " + key
 	for _, tc := range []struct {
@@ -32,6 +32,11 @@ func TestAPIRefusals(t *testing.T) {
 		route                             string // wsgateway_api_requests_total's label
 	}{
 		{"a publish", "POST", "/api/v1/publish", `{"channel":"a","data":{"x":1}}`, auth, 200, "", "/api/v1/publish"},
+		{"a broadcast, one channel of it invalid", "POST", "/api/v1/broadcast", `{"channels":["a","b c"],"data":1}`, auth, 200, "", "/api/v1/broadcast"},
+		{"history", "GET", "/api/v1/history?channel=a&since=0&limit=10", "", auth, 200, "", "/api/v1/history"},
+		{"presence", "GET", "/api/v1/presence?channel=a&limit=5", "", auth, 200, "", "/api/v1/presence"},
+		{"nodes", "GET", "/api/v1/nodes", "", auth, 200, "", "/api/v1/nodes"},
+		{"a disconnect", "POST", "/api/v1/disconnect", `{"user":"alice"}`, auth, 200, "", "/api/v1/disconnect"},
 		{"the key's scheme in any case", "POST", "/api/v1/publish", `{"channel":"a","data":1}`, "ApiKey " + key, 200, "", "/api/v1/publish"},
 		{"no key", "POST", "/api/v1/publish", `{"channel":"a","data":1}`, "", 401, "unauthorized", "/api/v1/publish"},
 		{"a wrong key", "GET", "/api/v1/nodes", "", "apikey nope", 401, "unauthorized", "/api/v1/nodes"},
