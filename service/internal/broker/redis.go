@@ -40,9 +40,11 @@ type RedisOptions struct {
 // Run owns the background loops (pub/sub receivers, heartbeats, position
 // checks); the methods are safe for concurrent use.
 type Redis struct {
-	opts    RedisOptions
-	rdb     redis.UniversalClient
-	cluster bool // sharded pub/sub and per-shard subscriber connections
+	opts RedisOptions
+	rdb  redis.UniversalClient
+	// cluster is rdb in Cluster mode (sharded pub/sub, per-master
+	// subscriber connections), nil otherwise.
+	cluster *redis.ClusterClient
 	g       *guard
 
 	subs *subscriptions
@@ -62,9 +64,11 @@ func NewRedis(opts RedisOptions, h Handler) (*Redis, error) {
 	// go-redis logs (dial failures, failovers) through one process-wide
 	// logger; route it into ours. There is one broker per process.
 	redis.SetLogger(redisLogger{opts.Log})
-	r := &Redis{opts: opts, rdb: rdb, cluster: cluster, g: newGuard(opts.Metrics, opts.Log), pres: newLocalPresence()}
-	cc, _ := rdb.(*redis.ClusterClient) // nil unless cluster
-	r.subs = newSubscriptions(pubsubDeps{rdb: rdb, cluster: cc, guard: r.g, history: r.History,
+	r := &Redis{opts: opts, rdb: rdb, g: newGuard(opts.Metrics, opts.Log), pres: newLocalPresence()}
+	if cluster {
+		r.cluster = rdb.(*redis.ClusterClient)
+	}
+	r.subs = newSubscriptions(pubsubDeps{rdb: rdb, cluster: r.cluster, guard: r.g, history: r.History,
 		metaTTL: opts.MetaTTL, h: h, log: opts.Log, pubsubErrors: opts.Metrics.Errors.WithLabelValues("pubsub")})
 	return r, nil
 }
@@ -97,7 +101,7 @@ func (r *Redis) History(ctx context.Context, ch string, q protocol.HistoryQuery)
 		var err error
 		res, err = historyScript.Run(ctx, r.rdb, []string{metaKey(ch), streamKey(ch)},
 			newEpochID(), redisEmptyTTL(r.opts.MetaTTL).Milliseconds(), mode, q.Since, q.Limit, max(q.MaxBytes, 0),
-			flag(!r.cluster), flag(r.opts.MinReplicas > 0)).Slice()
+			flag(r.cluster == nil), flag(r.opts.MinReplicas > 0)).Slice()
 		return err
 	})
 	if err != nil {

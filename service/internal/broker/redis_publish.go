@@ -38,7 +38,7 @@ const generatedKeyPrefix = "gen:"
 // there a publish without a caller key is not retried at all.
 func (r *Redis) Publish(ctx context.Context, ch string, data []byte, o protocol.PublishOptions) (protocol.Position, error) {
 	key, ttl := o.IdempotencyKey, protocol.IdempotencyWindow
-	if key == "" && !r.cluster {
+	if key == "" && r.cluster == nil {
 		key, ttl = generatedKeyPrefix+newEpochID()+newEpochID(), retryKeyTTL
 	}
 	pos, err := r.publishOnce(ctx, ch, encodeBody(data, o), key, ttl)
@@ -59,11 +59,11 @@ const publishRetries = 1
 func (r *Redis) publishOnce(ctx context.Context, ch string, body []byte, key string, ttl time.Duration) (protocol.Position, error) {
 	durable := r.opts.MinReplicas > 0
 	cmd := "PUBLISH"
-	if r.cluster {
+	if r.cluster != nil {
 		cmd = "SPUBLISH"
 	}
 	args := []any{body, r.opts.HistorySize, r.opts.HistoryTTL.Milliseconds(), r.opts.MetaTTL.Milliseconds(),
-		newEpochID(), pubsubName(ch), "1", ttl.Milliseconds(), cmd, flag(!r.cluster), flag(durable),
+		newEpochID(), pubsubName(ch), "1", ttl.Milliseconds(), cmd, flag(r.cluster == nil), flag(durable),
 		key, idempotencyCap(r.opts.HistorySize), protocol.IdempotencyWindow.Milliseconds()}
 	keys := []string{metaKey(ch), streamKey(ch), idemKeysKey(ch), idemOrderKey(ch)}
 	if key == "" {
@@ -159,8 +159,8 @@ func evalNoRetry(ctx context.Context, c scriptConn, keys []string, args []any) (
 // follow MOVED or ASK (a slot on the move): the publish then fails with
 // unavailable (isSlotBusy) and the caller retries.
 func (r *Redis) masterFor(ctx context.Context, key string) (*redis.Client, error) {
-	if cc, ok := r.rdb.(*redis.ClusterClient); ok {
-		return cc.MasterForKey(ctx, key)
+	if r.cluster != nil {
+		return r.cluster.MasterForKey(ctx, key)
 	}
 	return r.rdb.(*redis.Client), nil
 }
