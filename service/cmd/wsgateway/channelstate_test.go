@@ -24,6 +24,7 @@ func waitNoChannels(t *testing.T, g *gw) {
 }
 
 func TestUnpublishedChannelsLeaveNoState(t *testing.T) {
+	slowUnderShort(t, "for the 2 s --channel-meta-ttl")
 	g := startNode(t, "--dev", "--command-rate", "0", "--history-ttl", "1s", "--channel-meta-ttl", "2s")
 	w := connected(t, g, "")
 	const n = 300
@@ -44,6 +45,7 @@ func TestUnpublishedChannelsLeaveNoState(t *testing.T) {
 }
 
 func TestPublishedChannelsExpireAfterMetaTTL(t *testing.T) {
+	slowUnderShort(t, "for the 2 s --channel-meta-ttl")
 	g := startNode(t, "--dev", "--history-ttl", "1s", "--channel-meta-ttl", "2s")
 	const n = 50
 	var first string

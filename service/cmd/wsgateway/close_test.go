@@ -87,6 +87,7 @@ func TestFrameAtMaxMessageBytesIsAccepted(t *testing.T) {
 // connect timeout (it is not a flag). It runs in parallel so the wait
 // overlaps the other tests.
 func TestNoConnectWithinTimeoutCloses4009(t *testing.T) {
+	slowUnderShort(t, "for the 10 s connect timeout")
 	t.Parallel()
 	g := startNode(t, "--dev")
 	w := dial(t, g, nil)

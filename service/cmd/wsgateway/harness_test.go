@@ -41,6 +41,15 @@ func startNodeEnv(t testing.TB, env []string, args ...string) *gw {
 	return gatewaytest.Start(t, gatewaytest.Options{InProcess: true, Env: env, Args: append(base, args...)})
 }
 
+// slowUnderShort skips t under -short: it waits out real timers of several
+// seconds (named by why), which the fast loop leaves to the full run.
+func slowUnderShort(t *testing.T, why string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: waits " + why)
+	}
+}
+
 // startBinary runs the real binary in --dev with args: the tests of signals,
 // exit codes and memory run the program as production does.
 func startBinary(t testing.TB, args ...string) *gw {

@@ -12,6 +12,7 @@ import (
 // it resumes reading within the close wait it gets the rest of the write in
 // flight and then the 4008 close frame.
 func TestStalledWriteCloses4008(t *testing.T) {
+	slowUnderShort(t, "for the write stall deadline")
 	g := startNode(t, "--dev", "--send-queue-bytes", "67108864")
 	slow := dialSmallBuffer(t, g)
 	slow.result(slow.call(map[string]any{"op": "connect"}))

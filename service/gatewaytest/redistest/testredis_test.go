@@ -154,6 +154,7 @@ func TestClusterServesAllSlots(t *testing.T) {
 }
 
 func TestStartFailureShowsTheServerOutput(t *testing.T) {
+	skipShort(t) // runs redis-server
 	t.Parallel()
 	rec := &fatalRecorder{TB: t}
 	runRecorded(func() { Start(rec, Options{Args: []string{"--no-such-directive", "x"}}) })
@@ -165,6 +166,7 @@ func TestStartFailureShowsTheServerOutput(t *testing.T) {
 }
 
 func TestStartRecognisesATakenPort(t *testing.T) {
+	skipShort(t) // runs redis-server
 	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
