@@ -244,8 +244,8 @@ func TestAPIPresence(t *testing.T) {
 		want        []any // nil: 400 bad_request
 	}{
 		{"two subscribers", "channel=chat:pr", sortedClientsAny(
-			map[string]any{"user": "alice", "client": a["client"], "node": "test-node"},
-			map[string]any{"user": "bob", "client": b["client"], "node": "test-node"})},
+			map[string]any{"user": "alice", "client": a.Client, "node": "test-node"},
+			map[string]any{"user": "bob", "client": b.Client, "node": "test-node"})},
 		{"nobody subscribed", "channel=chat:empty", []any{}},
 		{"channel missing", "", nil},
 		{"invalid channel", "channel=" + url.QueryEscape("a b"), nil},

@@ -7,15 +7,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/websocket"
 
 	"github.com/wsgateway/wsgateway/service/gatewaytest"
 	"github.com/wsgateway/wsgateway/service/internal/auth"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // testSecret signs the tokens of nodes started with withAuth.
@@ -104,12 +108,7 @@ func status(r *http.Response) int {
 // the reply has a result.
 func connected(t testing.TB, g *gw, tok string) *wsConn {
 	t.Helper()
-	w := dial(t, g, nil)
-	cmd := map[string]any{"op": "connect"}
-	if tok != "" {
-		cmd["token"] = tok
-	}
-	w.result(w.call(cmd))
+	w, _ := connectedAs(t, g, tok)
 	return w
 }
 
@@ -259,14 +258,14 @@ func (w *wsConn) closedNoFail(timeout time.Duration) int {
 
 // connectedAs is connected that also returns the connect result (for the
 // connection's client id).
-func connectedAs(t testing.TB, g *gw, tok string) (*wsConn, map[string]any) {
+func connectedAs(t testing.TB, g *gw, tok string) (*wsConn, protocol.ConnectResult) {
 	t.Helper()
 	w := dial(t, g, nil)
 	cmd := map[string]any{"op": "connect"}
 	if tok != "" {
 		cmd["token"] = tok
 	}
-	return w, w.result(w.call(cmd))
+	return w, typed[protocol.ConnectResult](t, w.result(w.call(cmd)))
 }
 
 // quiet fails unless nothing is on its way to the client: the reply to a
@@ -353,6 +352,27 @@ func wantMetrics(t testing.TB, g *gw, want map[string]float64) {
 		diff = cmp.Diff(want, got)
 		return diff == ""
 	}, func() string { return "metrics (-want +got, -1: absent):\n" + diff })
+}
+
+// typed decodes a result into T, a result type of service/protocol, no
+// less strictly than a look at the map: a field T does not know, or the
+// absence of one it always carries (no omitempty), fails the test.
+func typed[T any](t testing.TB, res map[string]any) T {
+	t.Helper()
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v T
+	if err := jsonv2.Unmarshal(b, &v, jsonv2.RejectUnknownMembers(true)); err != nil {
+		t.Fatalf("result %s is no %T: %v", b, v, err)
+	}
+	for f := range reflect.TypeFor[T]().Fields() {
+		if name, opts, _ := strings.Cut(f.Tag.Get("json"), ","); res[name] == nil && opts != "omitempty" {
+			t.Fatalf("result %s lacks %q", b, name)
+		}
+	}
+	return v
 }
 
 // jsonValue decodes a JSON literal, to build expected values from the text

@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // authArgs start a node that verifies tokens signed with testSecret and
@@ -48,8 +50,8 @@ func TestConnectResult(t *testing.T) {
 	t.Run("every connection gets its own client id", func(t *testing.T) {
 		_, a := connectedAs(t, g, tok)
 		_, b := connectedAs(t, g, tok)
-		if a["client"] == b["client"] {
-			t.Errorf("two connections share client id %v", a["client"])
+		if a.Client == b.Client {
+			t.Errorf("two connections share client id %v", a.Client)
 		}
 	})
 }
@@ -167,8 +169,8 @@ func TestPresence(t *testing.T) {
 	alice1, a1 := connectedAs(t, g, token(t, "alice", time.Hour, perm, nil))
 	alice2, a2 := connectedAs(t, g, token(t, "alice", time.Hour, perm, nil))
 	bob, b := connectedAs(t, g, token(t, "bob", time.Hour, perm, nil))
-	entry := func(user string, res map[string]any) map[string]any {
-		return map[string]any{"user": user, "client": res["client"], "node": "test-node"}
+	entry := func(user string, res protocol.ConnectResult) map[string]any {
+		return map[string]any{"user": user, "client": res.Client, "node": "test-node"}
 	}
 
 	if got := presenceOf(bob, "chat:room"); len(got) != 0 {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // pushOffsets reads n publication pushes for channel and returns their offsets.
@@ -30,13 +32,20 @@ func publishN(t *testing.T, g *gw, channel string, n int) {
 	}
 }
 
-func pubOffsets(t *testing.T, res map[string]any) []uint64 {
-	t.Helper()
+// pubOffsets lists the offsets of a result's publications.
+func pubOffsets(ps protocol.Publications) []uint64 {
 	var out []uint64
-	for _, p := range res["publications"].([]any) {
-		out = append(out, num(p.(map[string]any)["offset"]))
+	for _, p := range ps {
+		out = append(out, p.Offset)
 	}
 	return out
+}
+
+// subscribe sends a subscribe command with fields and returns its result.
+func (w *wsConn) subscribe(fields map[string]any) protocol.SubscribeResult {
+	w.t.Helper()
+	fields["op"] = "subscribe"
+	return typed[protocol.SubscribeResult](w.t, w.result(w.call(fields)))
 }
 
 func seq(from, to uint64) []uint64 {
@@ -53,8 +62,7 @@ func TestRecovery(t *testing.T) {
 	g := startNode(t, "--dev", "--history-size", "5")
 	const ch = "chat:recover"
 	first := connected(t, g, "")
-	sub := first.result(first.call(map[string]any{"op": "subscribe", "channel": ch}))
-	epoch := sub["epoch"]
+	epoch := first.subscribe(map[string]any{"channel": ch}).Epoch
 	publishN(t, g, ch, 3)
 	if got := pushOffsets(t, first, ch, 3); !equal(got, seq(1, 3)) {
 		t.Fatalf("live offsets %v", got)
@@ -65,7 +73,7 @@ func TestRecovery(t *testing.T) {
 	tests := []struct {
 		name      string
 		offset    uint64
-		epoch     any
+		epoch     string
 		recovered bool
 		pubs      []uint64
 	}{
@@ -78,12 +86,12 @@ func TestRecovery(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := connected(t, g, "")
-			res := w.result(w.call(map[string]any{"op": "subscribe", "channel": ch, "recover": true, "offset": tc.offset, "epoch": tc.epoch}))
-			if res["recovered"] != tc.recovered || !equal(pubOffsets(t, res), tc.pubs) {
-				t.Fatalf("recovered=%v pubs=%v, want %v %v", res["recovered"], pubOffsets(t, res), tc.recovered, tc.pubs)
+			res := w.subscribe(map[string]any{"channel": ch, "recover": true, "offset": tc.offset, "epoch": tc.epoch})
+			if res.Recovered != tc.recovered || !equal(pubOffsets(res.Publications), tc.pubs) {
+				t.Fatalf("recovered=%v pubs=%v, want %v %v", res.Recovered, pubOffsets(res.Publications), tc.recovered, tc.pubs)
 			}
-			if num(res["offset"]) != 6 || res["epoch"] != epoch {
-				t.Fatalf("position %v/%v, want 6/%v", res["offset"], res["epoch"], epoch)
+			if res.Offset != 6 || res.Epoch != epoch {
+				t.Fatalf("position %v/%v, want 6/%v", res.Offset, res.Epoch, epoch)
 			}
 		})
 	}
@@ -118,23 +126,23 @@ func TestRecoveryRacingPublishers(t *testing.T) {
 
 	w := connected(t, g, "")
 	var last uint64
-	var epoch any = ""
+	epoch := ""
 	for round := 0; round < 60; round++ {
 		k := last - min(last, uint64(round%7)) // recover from a little behind
-		res := w.result(w.call(map[string]any{"op": "subscribe", "channel": ch, "recover": true, "offset": k, "epoch": epoch}))
-		got := pubOffsets(t, res)
-		if round > 0 && res["recovered"] != true {
-			t.Fatalf("round %d: not recovered from %d: %v", round, k, res)
+		res := w.subscribe(map[string]any{"channel": ch, "recover": true, "offset": k, "epoch": epoch})
+		got := pubOffsets(res.Publications)
+		if round > 0 && !res.Recovered {
+			t.Fatalf("round %d: not recovered from %d: %+v", round, k, res)
 		}
 		if round == 0 {
-			got, k = nil, num(res["offset"])
+			got, k = nil, res.Offset
 		}
-		if !equal(got, seq(k+1, num(res["offset"]))) {
-			t.Fatalf("round %d: reply publications %v, want %d..%d", round, got, k+1, num(res["offset"]))
+		if !equal(got, seq(k+1, res.Offset)) {
+			t.Fatalf("round %d: reply publications %v, want %d..%d", round, got, k+1, res.Offset)
 		}
-		epoch = res["epoch"]
+		epoch = res.Epoch
 		live := pushOffsets(t, w, ch, 20)
-		if want := seq(num(res["offset"])+1, num(res["offset"])+20); !equal(live, want) {
+		if want := seq(res.Offset+1, res.Offset+20); !equal(live, want) {
 			t.Fatalf("round %d: live offsets %v, want %v", round, live, want)
 		}
 		last = live[len(live)-1]

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // publishBig publishes n publications of size bytes each on channel
@@ -68,8 +70,8 @@ func TestHistoryFloodOnANeverReadingConnection(t *testing.T) {
 func historyPage(t *testing.T, w *wsConn, cmd map[string]any) ([]uint64, bool) {
 	t.Helper()
 	cmd["op"], cmd["channel"] = "history", "page:a"
-	res := w.result(w.call(cmd))
-	return pubOffsets(t, res), res["truncated"] == true
+	res := typed[protocol.HistoryResult](t, w.result(w.call(cmd)))
+	return pubOffsets(res.Publications), res.Truncated
 }
 
 // TestHistoryPagesWithinTheReplyBudget: a history page stops at
@@ -102,9 +104,10 @@ func TestHistoryPagesWithinTheReplyBudget(t *testing.T) {
 		t.Fatalf("%d pages: the budget did not cut them", pages)
 	}
 
-	_, res := apiCall(t, g, "GET", "/api/v1/history?channel=page:a&since=10", "", "")
-	if offs := pubOffsets(t, res); res["truncated"] != true || len(offs) == 0 || offs[0] != 11 || len(offs) > 7 {
-		t.Fatalf("API page since 10: offsets %v, truncated %v; want a truncated page from 11", offs, res["truncated"])
+	_, page := apiCall(t, g, "GET", "/api/v1/history?channel=page:a&since=10", "", "")
+	res := typed[protocol.HistoryResult](t, page)
+	if offs := pubOffsets(res.Publications); !res.Truncated || len(offs) == 0 || offs[0] != 11 || len(offs) > 7 {
+		t.Fatalf("API page since 10: offsets %v, truncated %v; want a truncated page from 11", offs, res.Truncated)
 	}
 
 	publishN(t, g, "page:a", 1500) // small ones
@@ -126,7 +129,7 @@ func TestHistoryPagesWithinTheReplyBudget(t *testing.T) {
 func TestRecoveryTooBigIsNotRecovered(t *testing.T) {
 	g := startNode(t, "--dev", "--max-reply-bytes", "65536")
 	w := connected(t, g, "")
-	epoch := w.result(w.call(map[string]any{"op": "subscribe", "channel": "rec:a"}))["epoch"]
+	epoch := w.subscribe(map[string]any{"channel": "rec:a"}).Epoch
 	publishBig(t, g, "rec:a", 20, 10<<10) // 200 KB
 	for _, tc := range []struct {
 		from      uint64
@@ -137,10 +140,10 @@ func TestRecoveryTooBigIsNotRecovered(t *testing.T) {
 		{17, true, 3},
 	} {
 		r := connected(t, g, "")
-		res := r.result(r.call(map[string]any{"op": "subscribe", "channel": "rec:a", "recover": true, "offset": tc.from, "epoch": epoch}))
-		if res["recovered"] != tc.recovered || len(pubOffsets(t, res)) != tc.n || num(res["offset"]) != 20 {
+		res := r.subscribe(map[string]any{"channel": "rec:a", "recover": true, "offset": tc.from, "epoch": epoch})
+		if res.Recovered != tc.recovered || len(res.Publications) != tc.n || res.Offset != 20 {
 			t.Fatalf("recover from %d: recovered %v with %d publications at offset %v, want %v with %d",
-				tc.from, res["recovered"], len(pubOffsets(t, res)), res["offset"], tc.recovered, tc.n)
+				tc.from, res.Recovered, len(res.Publications), res.Offset, tc.recovered, tc.n)
 		}
 	}
 	wantMetrics(t, g, map[string]float64{"recoveries_total result=not_recovered": 1})
