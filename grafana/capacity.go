@@ -1,25 +1,29 @@
 package grafana
 
 import (
+	"fmt"
+	"strconv"
+
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	"github.com/wsgateway/wsgateway/loadtest/capacity"
 )
 
-// Figures measured by the load tests in docs/benchmarks.md (one node, 2
-// cores, 5,000 subscribers on one channel), drawn as reference lines.
-const (
-	// podDeliveries is deliveries/s per pod at p99 55.3 ms, within the
-	// 100 ms SLO; at 150,000/s the node saturated and p99 reached 254 ms.
-	podDeliveries = "100000"
-	// podCPU is the gateway's CPU, in cores, at podDeliveries.
-	podCPU = "0.87"
-	// deliveriesPerCore is podDeliveries / podCPU.
-	deliveriesPerCore = "115000"
-	// memoryBudget is the per-pod memory budget of docs/operations.md
-	// ("Memory"): 16 KiB per connection (15,143 B measured at 19,900 idle
-	// connections) plus 200 MiB.
-	memoryBudget = " * 16384 + 209715200"
+// The load-test figures as PromQL numbers (loadtest/capacity holds them).
+var (
+	podDeliveries     = number(capacity.PodDeliveries)
+	podCPU            = number(capacity.PodCPU)
+	deliveriesPerCore = number(capacity.DeliveriesPerCore)
+	// memoryBudget follows a connection count: the per-pod memory budget of
+	// docs/operations.md ("Memory").
+	memoryBudget = fmt.Sprintf(" * %d + %d", capacity.BytesPerConnection, capacity.BaseMemory)
 )
+
+// number writes a figure as PromQL reads it: 100000, 0.87.
+func number(v float64) string {
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
 
 // capacityRows are the Capacity dashboard: how close each pod and the
 // cluster are to what a pod is known to handle.

@@ -81,6 +81,12 @@ func brokenPodCases() []brokenCopy {
 		{"autoscaler", "CPU only", "prod", func(t *testing.T, b *bundle) {
 			b.hpas[0].Spec.Metrics = b.hpas[0].Spec.Metrics[1:]
 		}},
+		{"autoscaler", "a connection target above half of --max-connections", "prod", func(t *testing.T, b *bundle) {
+			b.hpas[0].Spec.Metrics[0].Pods.Target.AverageValue = ptr.To(resource.MustParse("60k"))
+		}},
+		{"autoscaler", "--max-connections lowered, the HPA's target not", "prod", func(t *testing.T, b *bundle) {
+			gatewayConfig(t, b).Data["WSG_MAX_CONNECTIONS"] = "80000"
+		}},
 		{"security-context", "a writable root file system", "prod", func(t *testing.T, b *bundle) {
 			b.gatewayContainer().SecurityContext.ReadOnlyRootFilesystem = ptr.To(false)
 		}},

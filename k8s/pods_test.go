@@ -8,7 +8,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/wsgateway/wsgateway/loadtest/capacity"
 )
 
 // checkProbes: liveness and startup probe GET /healthz, readiness GET /readyz (the contract),
@@ -221,12 +222,6 @@ func checkLabels(b *bundle) error {
 	return errors.Join(errs...)
 }
 
-// bytesPerConnection and baseMemory budget the gateway's memory (docs/operations.md, "Memory").
-var (
-	bytesPerConnection = resource.MustParse("16Ki")
-	baseMemory         = resource.MustParse("200Mi")
-)
-
 // checkMemoryLimit: GOMEMLIMIT is below the container's memory limit (so the collector works
 // harder before the kernel kills), and holds WSG_MAX_CONNECTIONS connections.
 func checkMemoryLimit(b *bundle) error {
@@ -253,8 +248,10 @@ func checkMemoryLimit(b *bundle) error {
 	} else if soft >= limit.Value() {
 		errs = append(errs, fmt.Errorf("GOMEMLIMIT %s is not below the memory limit %s", raw, limit.String()))
 	}
-	if need := maxConns*bytesPerConnection.Value() + baseMemory.Value(); soft < need {
-		errs = append(errs, fmt.Errorf("GOMEMLIMIT %s < WSG_MAX_CONNECTIONS %d x 16 KiB + 200 MiB = %d MiB", raw, maxConns, need>>20))
+	// The memory budget of docs/operations.md ("Memory"), from loadtest/capacity.
+	if need := maxConns*capacity.BytesPerConnection + capacity.BaseMemory; soft < need {
+		errs = append(errs, fmt.Errorf("GOMEMLIMIT %s < WSG_MAX_CONNECTIONS %d x %d KiB + %d MiB = %d MiB", raw, maxConns,
+			capacity.BytesPerConnection>>10, capacity.BaseMemory>>20, need>>20))
 	}
 	return errors.Join(errs...)
 }

@@ -161,8 +161,38 @@ func checkAutoscaler(b *bundle) error {
 			errs = append(errs, fmt.Errorf("Deployment %s sets replicas: %d, but HorizontalPodAutoscaler %s owns the count", d.Name, *d.Spec.Replicas, hpa.Name))
 		}
 		errs = append(errs, autoscalerProblems(hpa)...)
+		errs = append(errs, b.connectionTargetProblem(hpa))
 	}
 	return errors.Join(errs...)
+}
+
+// connectionTargetProblem: the HPA's target of wsgateway_connections per pod is an AverageValue
+// of at most half of WSG_MAX_CONNECTIONS, so that a zone's clients can land on the other zones'
+// pods while new pods start (docs/operations.md, "Scale"). checkMemoryLimit holds
+// WSG_MAX_CONNECTIONS to the memory budget, so the target fits it too.
+func (b *bundle) connectionTargetProblem(hpa *autoscalingv2.HorizontalPodAutoscaler) error {
+	env, external, err := b.gatewayEnv()
+	if err != nil {
+		return err
+	}
+	maxConns, err := intSetting(env, external, "WSG_MAX_CONNECTIONS")
+	if err != nil {
+		return err
+	}
+	for _, m := range hpa.Spec.Metrics {
+		if m.Pods == nil || m.Pods.Metric.Name != "wsgateway_connections" {
+			continue
+		}
+		target := m.Pods.Target.AverageValue
+		switch {
+		case m.Pods.Target.Type != autoscalingv2.AverageValueMetricType || target == nil:
+			return fmt.Errorf("HorizontalPodAutoscaler %s: want an AverageValue target for wsgateway_connections", hpa.Name)
+		case target.Value()*2 > maxConns:
+			return fmt.Errorf("HorizontalPodAutoscaler %s: target %s connections per pod is above half of WSG_MAX_CONNECTIONS %d",
+				hpa.Name, target.String(), maxConns)
+		}
+	}
+	return nil
 }
 
 // autoscalerProblems checks an HPA's metrics and scale-down behaviour.

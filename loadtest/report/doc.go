@@ -91,9 +91,9 @@
 //
 // capacity.json holds the figures, the run each comes from, whether a higher
 // load was tested and missed ("bracketed") or not ("lower bound"), and how
-// the figures in use compare: the constants podDeliveries, podCPU and
-// deliveriesPerCore of grafana/capacity.go (-grafana), drawn as the Capacity
-// dashboard's reference lines, and the HPA target on wsgateway_connections
-// per pod (-hpa). The report does not change those files; it says where they
-// differ.
+// the figures in use compare: the constants PodDeliveries, PodCPU and
+// DeliveriesPerCore of loadtest/capacity, which the Grafana Capacity
+// dashboard draws as reference lines. The report does not change them; it
+// says where they differ. (The HPA's connection target is checked against
+// --max-connections and the memory budget by the k8s tests.)
 package main

@@ -128,7 +128,7 @@ func TestInputErrors(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_, stderr := runReport(t, append([]string{"-in", dir, "-grafana", "", "-hpa", ""}, tc.args...), exitError)
+			_, stderr := runReport(t, append([]string{"-in", dir}, tc.args...), exitError)
 			if !strings.Contains(stderr, tc.wantError) {
 				t.Errorf("stderr %q, want %q", stderr, tc.wantError)
 			}
@@ -150,7 +150,7 @@ func TestNotASummary(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, stderr := runReport(t, []string{"-in", dir, "-grafana", "", "-hpa", ""}, exitOK)
+	_, stderr := runReport(t, []string{"-in", dir}, exitOK)
 	if !strings.Contains(stderr, "skipping other.json: not a k6 summary") {
 		t.Errorf("stderr %q", stderr)
 	}

@@ -9,11 +9,9 @@ import (
 	"testing"
 )
 
-// goldenArgs runs the report on the recorded results with copies of the
-// figures in use, so the golden files move only when the report does.
+// goldenArgs runs the report on the recorded results.
 func goldenArgs(in, out string) []string {
-	return []string{"-in", in, "-out", out, "-grafana", "testdata/refs/capacity.go",
-		"-hpa", "testdata/refs/hpa-base.yaml,testdata/refs/hpa-prod.yaml"}
+	return []string{"-in", in, "-out", out}
 }
 
 // runReport runs the program and fails the test unless it exits with want.

@@ -25,8 +25,6 @@ const (
 // config is the command line.
 type config struct {
 	in, out  string
-	grafana  string
-	hpa      []string
 	obj      objectives
 	check    bool
 	stdout   io.Writer
@@ -43,9 +41,6 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	fs.StringVar(&c.in, "in", "loadtest/results", "directory of k6 summaries (*.json), wsbench lines (*.jsonl) and node series (*-nodes.json)")
 	fs.StringVar(&c.out, "out", "", "directory for report.md, capacity.json and the SVG charts (default: -in)")
-	fs.StringVar(&c.grafana, "grafana", "grafana/capacity.go", "Go file with the Capacity dashboard's constants to compare (empty: skip)")
-	hpa := fs.String("hpa", "k8s/base/horizontalpodautoscaler.yaml,k8s/overlays/prod/horizontalpodautoscaler.yaml",
-		"comma list of HorizontalPodAutoscaler manifests whose connection target to compare (empty: skip)")
 	fs.Float64Var(&c.obj.SetupP99Ms, "setup-p99", 50, "objective: connection setup p99 under this many ms")
 	fs.Float64Var(&c.obj.DeliveryP99Ms, "delivery-p99", 100, "objective: delivery p99 under this many ms")
 	fs.BoolVar(&c.check, "check", false, fmt.Sprintf("exit %d when an objective is missed", exitMissed))
@@ -57,9 +52,6 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.out == "" {
 		c.out = c.in
-	}
-	if *hpa != "" {
-		c.hpa = strings.Split(*hpa, ",")
 	}
 	return c, nil
 }
@@ -97,10 +89,7 @@ func (c config) write() (pass bool, err error) {
 	if ev.Pass() {
 		cp.Verdict = "PASS"
 	}
-	if c.grafana != "" {
-		cp.References = append(cp.References, compareGrafana(c.grafana, cp.PerPod)...)
-	}
-	cp.References = append(cp.References, compareHPA(c.hpa, cp.PerPod)...)
+	cp.References = compareFigures(cp.PerPod)
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		return false, err
 	}

@@ -90,7 +90,8 @@ func (d *doc) capacity() {
 	d.p("")
 	d.p("The most one gateway pod carried while meeting every objective, from the runs whose load per pod is " +
 		"known: runs against one node, and cluster runs with node samples. `capacity.json` holds these " +
-		"figures for the Grafana capacity dashboard and the HPA target.")
+		"figures, to bring to `" + figuresFile + "` when they move: the Grafana Capacity dashboard and the k8s " +
+		"tests read the figures in use from there.")
 	d.p("")
 	d.header("figure", "value", "measured at")
 	d.row("deliveries/s per pod", orDash(p.DeliveriesPerS, thousands(p.DeliveriesPerS)),

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -217,30 +216,25 @@ func jsonLines(t *testing.T, path string) []map[string]any {
 	return out
 }
 
-// TestRealReferences reads the figures the report compares from the real
-// files (the golden test uses copies), so renaming one is noticed.
-func TestRealReferences(t *testing.T) {
-	p := perPod{DeliveriesPerS: 1, CPUCoresAtDeliveries: 1, DeliveriesPerCPUCore: 1, Connections: 1}
-	for _, ref := range compareGrafana("../../grafana/capacity.go", p) {
-		if ref.Value <= 0 {
-			t.Errorf("%s %s: %s", ref.File, ref.Name, ref.Status)
-		}
+// TestMatches: how a figure in use compares with the measured one.
+func TestMatches(t *testing.T) {
+	cases := []struct {
+		name            string
+		value, measured float64
+		lowerBound      bool
+		wantStatus      string
+		wantOK          bool
+	}{
+		{"within the tolerance", 104, 100, false, "matches (within 5 %)", true},
+		{"below the measured figure", 50, 100, true, "differs by -50 % from the measured figure", false},
+		{"above a lower bound", 200, 100, true, "not confirmed: no load that high was tested", false},
+		{"above a bracketed figure", 200, 100, false, "differs by +100 % from the measured figure", false},
+		{"nothing measured", 100, 0, true, "not measured", false},
 	}
-	for _, path := range []string{"../../k8s/base/horizontalpodautoscaler.yaml", "../../k8s/overlays/prod/horizontalpodautoscaler.yaml"} {
-		if v, err := hpaConnectionTarget(path); err != nil || v <= 0 || math.IsNaN(v) {
-			t.Errorf("%s: %v, %v", path, v, err)
+	for _, tc := range cases {
+		if status, ok := matches(tc.value, tc.measured, tc.lowerBound); status != tc.wantStatus || ok != tc.wantOK {
+			t.Errorf("%s: %q, %v; want %q, %v", tc.name, status, ok, tc.wantStatus, tc.wantOK)
 		}
-	}
-}
-
-func TestParseQuantity(t *testing.T) {
-	for in, want := range map[string]float64{"40000": 40000, "40k": 40000, "1.5M": 1.5e6, "500m": 0.5} {
-		if got, err := parseQuantity(in); err != nil || got != want {
-			t.Errorf("parseQuantity(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	if _, err := parseQuantity("lots"); err == nil {
-		t.Error("parseQuantity(lots): no error")
 	}
 }
 
