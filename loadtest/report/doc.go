@@ -36,9 +36,9 @@
 // wsbench runs are taken to load one gateway node, as the bench scripts do,
 // unless manifest.json says otherwise.
 //
-// Node series, <run>-nodes.csv or <run>-nodes.json: each gateway node's
-// connections sampled during the run <run> (the k6 summary <run>.json).
-// The CSV form is what scripts/loadtest.sh writes from each node's /metrics:
+// Node series, <run>-nodes.csv: each gateway node's connections sampled
+// during the run <run> (the k6 summary <run>.json), as scripts/loadtest.sh
+// writes them from each node's /metrics:
 //
 //	unix_s,node,connections,subscriptions,draining,rss_bytes,goroutines,cpu_seconds
 //	1795248122.766,lt-node1,0,0,0,19230720,19,0
@@ -46,16 +46,7 @@
 // unix_s (seconds since the epoch), node and connections are required;
 // subscriptions is used when present (the busiest node's share of a fan-out),
 // and so is cpu_seconds (the node's process_cpu_seconds_total; 0 or absent:
-// not sampled). A row with empty fields is a node that did not answer. The
-// JSON form is an array, or JSON lines, of objects of three kinds, t_ms being
-// milliseconds since the epoch, with cpu_seconds optional as in the CSV:
-//
-//	{"t_ms": 1795248122766, "node": "a", "connections": 1203, "subscriptions": 1203, "cpu_seconds": 4.2}
-//	{"t_ms": 1795248122766, "nodes": [{"node": "a", "connections": 1203}, ...]}
-//	{"t_ms": 1795248130000, "event": "drain node b"}
-//
-// The second is a poll of GET /api/v1/nodes with its time added, so a poller
-// can append `{"t_ms":T,` + the response without its opening brace.
+// not sampled). A row with empty fields is a node that did not answer.
 //
 // A node's CPU cores while loaded are the CPU seconds it used over the wall
 // seconds from its first to its last sample holding connections or

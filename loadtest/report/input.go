@@ -21,8 +21,8 @@ type results struct {
 // directory of an earlier run (make loadtest writes both to one place).
 var outputs = map[string]bool{"capacity.json": true}
 
-// load reads dir: k6 summaries (*.json), wsbench lines (*.jsonl) and node
-// series (*-nodes.csv, *-nodes.json) and make loadtest's manifest.json.
+// load reads dir: k6 summaries (*.json), wsbench lines (*.jsonl), node
+// series (*-nodes.csv) and make loadtest's manifest.json.
 // JSON files that are not k6 summaries are skipped with a note to warn.
 func load(dir string, warn io.Writer) (*results, error) {
 	entries, err := os.ReadDir(dir)

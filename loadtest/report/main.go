@@ -39,7 +39,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprintln(stderr, "usage: go run ./loadtest/report [-in DIR] [-out DIR] [flags]")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&c.in, "in", "loadtest/results", "directory of k6 summaries (*.json), wsbench lines (*.jsonl) and node series (*-nodes.json)")
+	fs.StringVar(&c.in, "in", "loadtest/results", "directory of k6 summaries (*.json), wsbench lines (*.jsonl) and node series (*-nodes.csv)")
 	fs.StringVar(&c.out, "out", "", "directory for report.md, capacity.json and the SVG charts (default: -in)")
 	fs.Float64Var(&c.obj.SetupP99Ms, "setup-p99", 50, "objective: connection setup p99 under this many ms")
 	fs.Float64Var(&c.obj.DeliveryP99Ms, "delivery-p99", 100, "objective: delivery p99 under this many ms")

@@ -44,33 +44,20 @@ func TestLoadedCores(t *testing.T) {
 	}
 }
 
-// TestNodeSeriesCPU reads cpu_seconds from each format doc.go describes,
-// with a node that stops answering, into each node's cores while loaded.
+// TestNodeSeriesCPU reads cpu_seconds from a node series, with a node that
+// stops answering, into each node's cores while loaded.
 func TestNodeSeriesCPU(t *testing.T) {
-	cases := map[string]string{
-		"cpu-nodes.csv": "unix_s,node,connections,subscriptions,cpu_seconds\n" +
-			"1,a,10,10,1.0\n1,b,5,5,2.0\n2,a,10,10,1.5\n2,b,,,\n3,a,10,10,2.0\n3,b,5,5,2.2\n",
-		"cpu-nodes.json": `[{"t_ms":1000,"node":"a","connections":10,"subscriptions":10,"cpu_seconds":1},
-			{"t_ms":1000,"node":"b","connections":5,"subscriptions":5,"cpu_seconds":2},
-			{"t_ms":2000,"node":"a","connections":10,"subscriptions":10,"cpu_seconds":1.5},
-			{"t_ms":3000,"node":"a","connections":10,"subscriptions":10,"cpu_seconds":2},
-			{"t_ms":3000,"node":"b","connections":5,"subscriptions":5,"cpu_seconds":2.2}]`,
-		"polls-nodes.json": `{"t_ms":1000,"nodes":[{"node":"a","connections":10,"subscriptions":10,"cpu_seconds":1},{"node":"b","connections":5,"subscriptions":5,"cpu_seconds":2}]}
-{"t_ms":2000,"nodes":[{"node":"a","connections":10,"subscriptions":10,"cpu_seconds":1.5}]}
-{"t_ms":3000,"nodes":[{"node":"a","connections":10,"subscriptions":10,"cpu_seconds":2},{"node":"b","connections":5,"subscriptions":5,"cpu_seconds":2.2}]}`,
+	s, err := parseNodes("cpu-nodes.csv", []byte("unix_s,node,connections,subscriptions,cpu_seconds\n"+
+		"1,a,10,10,1.0\n1,b,5,5,2.0\n2,a,10,10,1.5\n2,b,,,\n3,a,10,10,2.0\n3,b,5,5,2.2\n"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for file, data := range cases {
-		s, err := parseNodes(file, []byte(data))
-		if err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		stats := s.stats()
-		if len(stats) != 2 || math.Abs(stats[0].Cores-0.5) > 1e-9 || math.Abs(stats[1].Cores-0.1) > 1e-9 {
-			t.Errorf("%s: stats %+v, want a using 0.5 cores and b 0.1", file, stats)
-		}
-		if st, share := s.busiest(); st.Node != "a" || st.Cores != stats[0].Cores || share != 10.0/15 {
-			t.Errorf("%s: busiest %+v with share %v, want a with 2/3", file, st, share)
-		}
+	stats := s.stats()
+	if len(stats) != 2 || math.Abs(stats[0].Cores-0.5) > 1e-9 || math.Abs(stats[1].Cores-0.1) > 1e-9 {
+		t.Errorf("stats %+v, want a using 0.5 cores and b 0.1", stats)
+	}
+	if st, share := s.busiest(); st.Node != "a" || st.Cores != stats[0].Cores || share != 10.0/15 {
+		t.Errorf("busiest %+v with share %v, want a with 2/3", st, share)
 	}
 }
 

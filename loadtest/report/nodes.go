@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +12,8 @@ import (
 )
 
 // nodeSeries is each gateway node's connections over a run, sampled by the
-// orchestration while the run went on: <run>-nodes.csv or <run>-nodes.json
-// (the formats are in doc.go).
+// orchestration while the run went on: <run>-nodes.csv (the format is in
+// doc.go).
 type nodeSeries struct {
 	Run        string // the run it belongs to: the file name without -nodes.csv
 	Source     string
@@ -26,40 +24,34 @@ type nodeSeries struct {
 }
 
 type nodeSample struct {
-	TMs           float64 `json:"t_ms"` // milliseconds since the Unix epoch
-	Node          string  `json:"node"`
-	Connections   float64 `json:"connections"`
-	Subscriptions float64 `json:"subscriptions"` // 0: not sampled
+	TMs           float64 // milliseconds since the Unix epoch
+	Node          string
+	Connections   float64
+	Subscriptions float64 // 0: not sampled
 	// CPUSeconds is the node's process_cpu_seconds_total: cumulative, so
 	// only differences between samples mean anything. 0: not sampled.
-	CPUSeconds float64 `json:"cpu_seconds"`
+	CPUSeconds float64
 }
 
+// nodeEvent is a fault injected during the run (manifest.json), marked on
+// the series' chart.
 type nodeEvent struct {
-	TMs   float64 `json:"t_ms"`
-	Event string  `json:"event"`
+	TMs   float64 // milliseconds since the Unix epoch
+	Event string
 }
 
 // seriesName returns the run a node series file belongs to, or "" when the
 // file is not a node series.
 func seriesName(file string) string {
-	for _, suffix := range []string{"-nodes.csv", "-nodes.json"} {
-		if run, ok := strings.CutSuffix(file, suffix); ok {
-			return run
-		}
+	if run, ok := strings.CutSuffix(file, "-nodes.csv"); ok {
+		return run
 	}
 	return ""
 }
 
 func parseNodes(name string, data []byte) (*nodeSeries, error) {
 	s := &nodeSeries{Run: seriesName(name), Source: name}
-	var err error
-	if strings.HasSuffix(name, ".csv") {
-		err = s.readCSV(data)
-	} else {
-		err = s.readJSON(data)
-	}
-	if err != nil {
+	if err := s.readCSV(data); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	s.sort()
@@ -124,68 +116,6 @@ func csvSample(rec []string, col map[string]int) (nodeSample, bool) {
 	cpu, _ := field("cpu_seconds")
 	return nodeSample{TMs: t * 1000, Node: rec[col["node"]], Connections: c, Subscriptions: subs,
 		CPUSeconds: cpu}, true
-}
-
-// nodeRecord is one object of the JSON form: a sample, a whole poll of
-// /api/v1/nodes with its time, or an event.
-type nodeRecord struct {
-	TMs           *float64     `json:"t_ms"`
-	Node          string       `json:"node"`
-	Connections   float64      `json:"connections"`
-	Subscriptions float64      `json:"subscriptions"`
-	CPUSeconds    float64      `json:"cpu_seconds"`
-	Nodes         []nodeSample `json:"nodes"`
-	Event         string       `json:"event"`
-}
-
-// readJSON reads a JSON array of records, or JSON lines of them.
-func (s *nodeSeries) readJSON(data []byte) error {
-	var records []nodeRecord
-	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '[' {
-		if err := json.Unmarshal(trimmed, &records); err != nil {
-			return err
-		}
-	} else {
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		for sc.Scan() {
-			var rec nodeRecord
-			if line := bytes.TrimSpace(sc.Bytes()); len(line) == 0 {
-				continue
-			} else if json.Unmarshal(line, &rec) != nil {
-				s.Skipped++ // a line cut short when the poller was stopped
-				continue
-			}
-			records = append(records, rec)
-		}
-	}
-	for _, rec := range records {
-		if err := s.add(rec); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *nodeSeries) add(rec nodeRecord) error {
-	if rec.TMs == nil {
-		return fmt.Errorf("a record without t_ms")
-	}
-	t := *rec.TMs
-	switch {
-	case rec.Event != "":
-		s.Events = append(s.Events, nodeEvent{TMs: t, Event: rec.Event})
-	case rec.Nodes != nil:
-		for _, n := range rec.Nodes {
-			n.TMs = t // the poll's time, not one of its own
-			s.Samples = append(s.Samples, n)
-		}
-	case rec.Node != "":
-		s.Samples = append(s.Samples, nodeSample{TMs: t, Node: rec.Node, Connections: rec.Connections,
-			Subscriptions: rec.Subscriptions, CPUSeconds: rec.CPUSeconds})
-	default:
-		return fmt.Errorf("a record at t_ms %v with no node, nodes or event", t)
-	}
-	return nil
 }
 
 func (s *nodeSeries) sort() {
