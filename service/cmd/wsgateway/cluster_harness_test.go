@@ -172,20 +172,23 @@ func (w *watcher) must(t *testing.T, cmd map[string]any) map[string]any {
 // 15 s. Test goroutine only.
 func (w *watcher) subscribeRetry(t *testing.T, cmd map[string]any) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		reply, err := w.call(cmd)
-		if err != nil {
+	var reply map[string]any
+	within(t, 15*time.Second, func() bool {
+		var err error
+		if reply, err = w.call(cmd); err != nil {
 			t.Fatal(err)
 		}
-		if res, ok := reply["result"].(map[string]any); ok {
-			return res
+		if errCode(reply) != "unavailable" {
+			return true
 		}
-		if errCode(reply) != "unavailable" || time.Now().After(deadline) {
-			t.Fatalf("subscribe %v: %v", cmd["channel"], reply)
-		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // a few tries a second, well within --command-rate
+		return false
+	}, func() string { return fmt.Sprintf("subscribe %v: %v", cmd["channel"], reply) })
+	res, ok := reply["result"].(map[string]any)
+	if !ok {
+		t.Fatalf("subscribe %v: %v", cmd["channel"], reply)
 	}
+	return res
 }
 
 // closed waits up to timeout for the connection to end and returns its

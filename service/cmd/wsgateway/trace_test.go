@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -67,19 +68,22 @@ func (r *otlpReceiver) Export(_ context.Context, req *coltrace.ExportTraceServic
 // find waits (bounded) for a span named name from node in trace traceID.
 func (r *otlpReceiver) find(t *testing.T, traceID, node, name string) *tracepb.Span {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		r.mu.Lock()
-		for _, s := range r.spans {
-			if s.node == node && s.span.Name == name && hex.EncodeToString(s.span.TraceId) == traceID {
-				r.mu.Unlock()
-				return s.span
-			}
+	var found *tracepb.Span
+	within(t, 10*time.Second, func() bool { found = r.lookup(traceID, node, name); return found != nil }, func() string {
+		return fmt.Sprintf("no span %q from node %s in trace %s; got %d spans", name, node, traceID, r.count())
+	})
+	return found
+}
+
+// lookup returns the span named name from node in trace traceID, or nil.
+func (r *otlpReceiver) lookup(traceID, node, name string) *tracepb.Span {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.spans {
+		if s.node == node && s.span.Name == name && hex.EncodeToString(s.span.TraceId) == traceID {
+			return s.span
 		}
-		r.mu.Unlock()
-		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("no span %q from node %s in trace %s; got %d spans", name, node, traceID, r.count())
 	return nil
 }
 
