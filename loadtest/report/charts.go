@@ -2,8 +2,12 @@ package main
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
+
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // The chart files the report writes next to report.md.
@@ -15,13 +19,43 @@ const (
 // nodesChartFile is the chart of one node series.
 func nodesChartFile(s *nodeSeries) string { return s.Run + "-nodes.svg" }
 
-// Colours: one per percentile, and for the objectives.
-var percentileColors = map[string]string{"p50": "#1f77b4", "p95": "#ff7f0e", "p99": "#9467bd"}
+// chart is what a line chart shows: series of points, horizontal reference
+// lines (objectives) and vertical ones (events). plot.go draws it.
+type chart struct {
+	Title, XLabel, YLabel string
+	Series                []series
+	HLines, VLines        []refLine
+	XFromZero             bool // start the x axis at 0 (the y axis always does)
+}
 
-const objectiveColor = "#d62728"
+type series struct {
+	Name   string
+	Points []xy // drawn in this order
+	Color  color.Color
+	Dashed bool
+	Marker draw.GlyphDrawer // nil: none
+}
 
-// nodeColors are given to nodes in order of first appearance.
-var nodeColors = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"}
+type xy struct{ X, Y float64 }
+
+type refLine struct {
+	At    float64
+	Label string
+	Color color.Color
+}
+
+// Colours, from gonum's dark palette: one per percentile, red for the
+// objectives, and one per node in order of first appearance.
+var (
+	percentileColors = map[string]color.Color{"p50": plotutil.DarkColors[2], "p95": plotutil.DarkColors[3],
+		"p99": plotutil.DarkColors[4]}
+	objectiveColor = plotutil.DarkColors[0]
+	eventColor     = color.Gray{Y: 0x55}
+)
+
+func nodeColor(i int) color.Color {
+	return plotutil.DarkColors[i%len(plotutil.DarkColors)]
+}
 
 // percentileChart plots p50, p95 and p99 of each group of runs against a
 // load. Runs of one group (same tool and shape of test) form one line;
@@ -43,9 +77,9 @@ func percentileChart(c chart, runs []*loadRun, group func(*loadRun) string, load
 		slices.SortStableFunc(members, func(a, b *loadRun) int { return cmpFloat(load(a), load(b)) })
 		k6 := members[0].Tool == "k6"
 		for _, p := range []string{"p50", "p95", "p99"} {
-			s := series{Name: g + " " + p, Color: percentileColors[p], Dashed: k6, Marker: "circle"}
+			s := series{Name: g + " " + p, Color: percentileColors[p], Dashed: k6, Marker: draw.CircleGlyph{}}
 			if k6 {
-				s.Marker = "square"
+				s.Marker = draw.BoxGlyph{}
 			}
 			for _, r := range members {
 				if v := pick(d(r), p); !math.IsNaN(v) { // NaN: not in the summary
@@ -108,7 +142,7 @@ func nodesChart(s *nodeSeries) chart {
 		YLabel: "connections", XFromZero: true}
 	t0 := s.start()
 	for i, n := range s.nodes() {
-		ser := series{Name: n, Color: nodeColors[i%len(nodeColors)]}
+		ser := series{Name: n, Color: nodeColor(i)}
 		for _, x := range s.Samples {
 			if x.Node == n {
 				ser.Points = append(ser.Points, xy{(x.TMs - t0) / 1000, x.Connections})
@@ -117,7 +151,7 @@ func nodesChart(s *nodeSeries) chart {
 		c.Series = append(c.Series, ser)
 	}
 	for _, e := range s.Events {
-		c.VLines = append(c.VLines, refLine{At: (e.TMs - t0) / 1000, Label: e.Event, Color: "#555"})
+		c.VLines = append(c.VLines, refLine{At: (e.TMs - t0) / 1000, Label: e.Event, Color: eventColor})
 	}
 	return c
 }

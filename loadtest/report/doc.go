@@ -16,7 +16,7 @@
 //     series, with the injected faults marked (the reconnect storms);
 //   - capacity.json: the per-pod capacity at the objectives (below).
 //
-// The charts are SVG written with the standard library. With -check the
+// The charts are SVG drawn with gonum.org/v1/plot. With -check the
 // command exits 3 when an objective is missed (after writing the report); it
 // exits 1 on bad input, writing nothing.
 //

@@ -62,18 +62,6 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// shortNum labels chart ticks: 0, 500, 20k, 1.5M.
-func shortNum(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a >= 1e6:
-		return trimZeros(v/1e6) + "M"
-	case a >= 1e3:
-		return trimZeros(v/1e3) + "k"
-	}
-	return trimZeros(v)
-}
-
 func trimZeros(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }

@@ -126,7 +126,11 @@ func writeCharts(dir string, res *results, o objectives) (map[string]bool, error
 		charts[nodesChartFile(s)] = nodesChart(s)
 	}
 	for name, c := range charts {
-		if err := writeFile(dir, name, c.svg()); err != nil {
+		svg, err := c.svg()
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFile(dir, name, svg); err != nil {
 			return nil, err
 		}
 		out[name] = true

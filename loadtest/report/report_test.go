@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,12 +19,17 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/golden from the report's current output")
 
 // TestGolden runs the report on the recorded results in testdata/in (see
-// testdata/README.md) and compares every file it writes with
+// testdata/README.md) and compares every file it writes but the charts with
 // testdata/golden. After an intended change: go test ./loadtest/report -update.
 func TestGolden(t *testing.T) {
 	out := t.TempDir()
 	runReport(t, goldenArgs("testdata/in", out), exitOK)
 	got := dirFiles(t, out)
+	for name := range got {
+		if strings.HasSuffix(name, ".svg") {
+			delete(got, name) // gonum/plot's drawing: charts_test.go checks what the charts show
+		}
+	}
 	if *update {
 		if err := os.RemoveAll("testdata/golden"); err != nil {
 			t.Fatal(err)
@@ -42,7 +45,7 @@ func TestGolden(t *testing.T) {
 		return
 	}
 	want := dirFiles(t, "testdata/golden")
-	if diff := cmp.Diff(slices.Sorted(mapsKeys(want)), slices.Sorted(mapsKeys(got))); diff != "" {
+	if diff := cmp.Diff(slices.Sorted(maps.Keys(want)), slices.Sorted(maps.Keys(got))); diff != "" {
 		t.Errorf("files written (-golden +got):\n%s", diff)
 	}
 	for name, w := range want {
@@ -63,67 +66,6 @@ func dirFiles(t *testing.T, dir string) map[string]string {
 		out[e.Name()] = string(readFile(t, filepath.Join(dir, e.Name())))
 	}
 	return out
-}
-
-func mapsKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-// TestSVGWellFormed: every chart is well-formed XML with an <svg> root, and
-// draws the series its legend names.
-func TestSVGWellFormed(t *testing.T) {
-	out := t.TempDir()
-	runReport(t, goldenArgs("testdata/in", out), exitOK)
-	want := map[string][]string{
-		setupChartFile:              {"wsbench idle p99", "k6 connect-storm p99"},
-		deliveryChartFile:           {"wsbench 2,000 subs p99", "k6 200 subs p99", "objective: p99 &lt; 100 ms"},
-		"reconnect-storm-nodes.svg": {"lt-node1", "lt-node2", "lt-node3", "drain lt-node2"},
-		"connect-storm-nodes.svg":   {"lt-node1"},
-		"fanout-nodes.svg":          {"lt-node3"},
-	}
-	for name, texts := range want {
-		data := readFile(t, filepath.Join(out, name))
-		if err := wellFormed(data); err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-		if !bytes.Contains(data, []byte("<polyline")) {
-			t.Errorf("%s draws no line", name)
-		}
-		for _, s := range texts {
-			if !bytes.Contains(data, []byte(">"+s+"<")) {
-				t.Errorf("%s: no text %q", name, s)
-			}
-		}
-	}
-}
-
-// wellFormed decodes every token; the root element must be svg.
-func wellFormed(data []byte) error {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = true
-	root := ""
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if se, ok := tok.(xml.StartElement); ok && root == "" {
-			root = se.Name.Local
-		}
-	}
-	if root != "svg" {
-		return fmt.Errorf("root element %q, want svg", root)
-	}
-	return nil
 }
 
 // TestReportNumbers checks the report's figures against the inputs, read
