@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // Helpers for the multi-node tests over a real Redis (cluster_*_test.go).
@@ -241,6 +242,6 @@ func position(t *testing.T, g *gw, ch string) (uint64, string) {
 	if code != http.StatusOK {
 		t.Fatalf("history %s: %d %v", ch, code, res)
 	}
-	epoch, _ := res["epoch"].(string)
-	return num(res["offset"]), epoch
+	h := typed[protocol.HistoryResult](t, res)
+	return h.Offset, h.Epoch
 }

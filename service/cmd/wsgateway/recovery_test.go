@@ -14,11 +14,11 @@ func pushOffsets(t *testing.T, w *wsConn, channel string, n int) []uint64 {
 	t.Helper()
 	var out []uint64
 	for len(out) < n {
-		p := w.next()
-		if p["push"] != "pub" || p["channel"] != channel {
-			t.Fatalf("unexpected message %v", p)
+		p := typed[protocol.Message](t, w.next())
+		if p.Push != protocol.PushPub || p.Channel != channel {
+			t.Fatalf("unexpected message %+v", p)
 		}
-		out = append(out, num(p["offset"]))
+		out = append(out, p.Offset)
 	}
 	return out
 }
