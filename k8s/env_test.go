@@ -94,6 +94,16 @@ func intSetting(env map[string]string, external map[string]bool, key string) (in
 	return n, nil
 }
 
+// maxConnections is WSG_MAX_CONNECTIONS of the gateway container: how many connections one pod
+// holds.
+func (b *bundle) maxConnections() (int64, error) {
+	env, external, err := b.gatewayEnv()
+	if err != nil {
+		return 0, err
+	}
+	return intSetting(env, external, "WSG_MAX_CONNECTIONS")
+}
+
 // portSetting reads the port of a listen address setting such as WSG_ADMIN_LISTEN (":9090").
 func portSetting(env map[string]string, external map[string]bool, key string) (int32, error) {
 	v, err := setting(env, external, key)

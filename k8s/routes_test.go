@@ -128,11 +128,7 @@ func checkDestinationRule(b *bundle) error {
 	if err != nil {
 		return err
 	}
-	env, external, err := b.gatewayEnv()
-	if err != nil {
-		return err
-	}
-	maxConns, err := intSetting(env, external, "WSG_MAX_CONNECTIONS")
+	maxConns, err := b.maxConnections()
 	if err != nil {
 		return err
 	}

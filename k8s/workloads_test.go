@@ -171,11 +171,7 @@ func checkAutoscaler(b *bundle) error {
 // pods while new pods start (docs/operations.md, "Scale"). checkMemoryLimit holds
 // WSG_MAX_CONNECTIONS to the memory budget, so the target fits it too.
 func (b *bundle) connectionTargetProblem(hpa *autoscalingv2.HorizontalPodAutoscaler) error {
-	env, external, err := b.gatewayEnv()
-	if err != nil {
-		return err
-	}
-	maxConns, err := intSetting(env, external, "WSG_MAX_CONNECTIONS")
+	maxConns, err := b.maxConnections()
 	if err != nil {
 		return err
 	}

@@ -1,15 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -112,66 +105,4 @@ func seriesText(s series) string {
 		style += " squares"
 	}
 	return fmt.Sprintf("%s: %s, %d points", s.Name, style, len(s.Points))
-}
-
-// TestChartFiles: the report writes one SVG file per chart, each
-// well-formed, naming every series and reference line it draws.
-func TestChartFiles(t *testing.T) {
-	out := t.TempDir()
-	runReport(t, goldenArgs("testdata/in", out), exitOK)
-	want := map[string][]string{
-		setupChartFile:              {"wsbench idle p99", "k6 connect-storm p99", "objective: p99 &lt; 50 ms"},
-		deliveryChartFile:           {"wsbench 2,000 subs p99", "k6 200 subs p99", "objective: p99 &lt; 100 ms"},
-		"reconnect-storm-nodes.svg": {"lt-node1", "lt-node2", "lt-node3", "drain lt-node2"},
-		"connect-storm-nodes.svg":   {"lt-node1"},
-		"fanout-nodes.svg":          {"lt-node3"},
-	}
-	written, err := filepath.Glob(filepath.Join(out, "*.svg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range written {
-		written[i] = filepath.Base(written[i])
-	}
-	if diff := cmp.Diff(slices.Sorted(maps.Keys(want)), written); diff != "" {
-		t.Errorf("charts written (-want +got):\n%s", diff)
-	}
-	for name, texts := range want {
-		data, err := os.ReadFile(filepath.Join(out, name))
-		if err != nil {
-			t.Error(err)
-			continue
-		}
-		if err := wellFormed(data); err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-		for _, s := range texts {
-			if !bytes.Contains(data, []byte(">"+s+"<")) {
-				t.Errorf("%s: no text %q", name, s)
-			}
-		}
-	}
-}
-
-// wellFormed decodes every token; the root element must be svg.
-func wellFormed(data []byte) error {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = true
-	root := ""
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if se, ok := tok.(xml.StartElement); ok && root == "" {
-			root = se.Name.Local
-		}
-	}
-	if root != "svg" {
-		return fmt.Errorf("root element %q, want svg", root)
-	}
-	return nil
 }
