@@ -155,11 +155,37 @@ func (w *wsConn) next() map[string]any {
 
 func (w *wsConn) nextRaw(timeout time.Duration) []byte {
 	w.t.Helper()
+	raw, err := w.read(timeout)
+	if err != nil {
+		w.t.Fatalf("read: %v", err)
+	}
+	return raw
+}
+
+// nextOrClosed returns the next JSON object, or the close code (and a nil
+// object) when the connection closed instead.
+func (w *wsConn) nextOrClosed(timeout time.Duration) (map[string]any, int) {
+	w.t.Helper()
+	raw, err := w.read(timeout)
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		return nil, ce.Code
+	case err != nil:
+		w.t.Fatalf("read: %v", err)
+	}
+	return decode(w.t, raw), 0
+}
+
+// read returns the next line the server sent, reading a frame when none
+// is pending.
+func (w *wsConn) read(timeout time.Duration) ([]byte, error) {
+	w.t.Helper()
 	for len(w.pending) == 0 {
 		_ = w.c.SetReadDeadline(time.Now().Add(timeout))
 		mt, frame, err := w.c.ReadMessage()
 		if err != nil {
-			w.t.Fatalf("read: %v", err)
+			return nil, err
 		}
 		if mt != websocket.TextMessage {
 			w.t.Fatalf("frame type %d, want text", mt)
@@ -168,7 +194,7 @@ func (w *wsConn) nextRaw(timeout time.Duration) []byte {
 	}
 	raw := w.pending[0]
 	w.pending = w.pending[1:]
-	return raw
+	return raw, nil
 }
 
 // result returns the reply's result, failing the test on an error reply.
