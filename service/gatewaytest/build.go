@@ -45,12 +45,19 @@ func Binary(t testing.TB, opts BuildOptions) string {
 	if testing.Short() {
 		t.Skip("-short: builds and starts the gateway binary")
 	}
+	path, err := Build(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Build is Binary for a program that is not a test (a load tool): it returns
+// the error instead, and knows nothing of -short.
+func Build(opts BuildOptions) (string, error) {
 	b := builds[opts.Race]
 	b.once.Do(func() { b.path, b.err = buildBinary(opts) })
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.path
+	return b.path, b.err
 }
 
 // buildBinary runs go build from the module root.

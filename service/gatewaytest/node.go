@@ -143,19 +143,30 @@ func (n *Node) Stop() {
 	}
 }
 
-// cleanup ends the node at the end of the test: a child is killed by its
-// PID (nothing of its drain is being tested any more), a node in process
-// drains, since it cannot be killed.
+// cleanup ends the node at the end of the test, as Close does.
 func (n *Node) cleanup() {
-	switch {
-	case n.cur == nil: // the start failed
+	if n.cur == nil { // the start failed
 		return
-	case n.cur.proc == nil:
-		n.Stop()
-	default:
-		if err := n.kill(); err != nil {
-			n.t.Error(err)
-		}
+	}
+	if err := n.Close(); err != nil {
+		n.t.Error(err)
+	}
+}
+
+// Close ends the node: a child is killed by its PID (nothing of its drain
+// is being measured any more) and waited for; a node in process drains,
+// since it cannot be killed. A test's cleanup does this for a node that
+// Start started; a node that Launch started is the caller's to Close.
+func (n *Node) Close() error {
+	if n.cur.proc != nil {
+		return n.kill()
+	}
+	n.cur.cancel()
+	select {
+	case <-n.cur.done:
+		return nil
+	case <-time.After(stopTimeout):
+		return fmt.Errorf("node did not stop within %v of the drain; logs:\n%s", stopTimeout, n.Logs.Tail(4000))
 	}
 }
 
@@ -165,5 +176,7 @@ func (n *Node) cleanup() {
 func (n *Node) Restart(t testing.TB) {
 	t.Helper()
 	n.Stop()
-	n.launch(t, listenArgs(n.Client, n.API, n.Admin))
+	if err := n.launch(listenArgs(n.Client, n.API, n.Admin)); err != nil {
+		t.Fatal(err)
+	}
 }

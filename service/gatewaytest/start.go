@@ -47,8 +47,32 @@ func Start(t testing.TB, opts Options) *Node {
 		n.bin = Binary(t, BuildOptions{Race: opts.Race})
 	}
 	t.Cleanup(n.cleanup)
-	n.launch(t, listenArgs("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"))
+	if err := n.launch(listenArgs("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0")); err != nil {
+		t.Fatal(err)
+	}
 	return n
+}
+
+// Launch is Start for a program that is not a test (a load tool): it
+// returns the error, with the node's log, instead of failing a test, and
+// the caller ends the node with Close. The methods that take a testing.TB,
+// and Stop and Restart, are for nodes that Start started.
+func Launch(opts Options) (*Node, error) {
+	n := &Node{opts: opts, Logs: &Buffer{}}
+	if !opts.InProcess {
+		bin, err := Build(BuildOptions{Race: opts.Race})
+		if err != nil {
+			return nil, err
+		}
+		n.bin = bin
+	}
+	if err := n.launch(listenArgs("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0")); err != nil {
+		if n.cur != nil {
+			_ = n.Close()
+		}
+		return nil, err
+	}
+	return n, nil
 }
 
 // listenArgs puts the three ports on the given addresses.
@@ -57,27 +81,27 @@ func listenArgs(client, api, admin string) []string {
 }
 
 // launch starts one run of the node and waits until it is ready.
-func (n *Node) launch(t testing.TB, listen []string) {
-	t.Helper()
+func (n *Node) launch(listen []string) error {
 	args := append(listen, n.opts.Args...)
 	addrs := make(chan listening, 1)
 	var err error
 	if n.bin == "" {
 		n.cur = n.runInProcess(args, addrs)
 	} else if n.cur, err = n.runBinary(args, addrs); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	select {
 	case a := <-addrs:
 		n.Client, n.API, n.Admin = a.Client, a.API, a.Admin
 	case <-n.cur.done:
-		t.Fatalf("gateway exited with %d before listening:\n%s", n.cur.code, n.Logs.Tail(4000))
+		return fmt.Errorf("gateway exited with %d before listening:\n%s", n.cur.code, n.Logs.Tail(4000))
 	case <-time.After(startTimeout):
-		t.Fatalf("gateway did not log its addresses within %v:\n%s", startTimeout, n.Logs.Tail(4000))
+		return fmt.Errorf("gateway did not log its addresses within %v:\n%s", startTimeout, n.Logs.Tail(4000))
 	}
 	if err := n.waitReady(); err != nil {
-		t.Fatalf("%v:\n%s", err, n.Logs.Tail(4000))
+		return fmt.Errorf("%w:\n%s", err, n.Logs.Tail(4000))
 	}
+	return nil
 }
 
 // runBinary starts the binary as a child process.

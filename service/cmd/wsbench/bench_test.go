@@ -94,13 +94,47 @@ func TestScenariosAgainstGateway(t *testing.T) {
 	})
 }
 
+// TestSweepStartsItsOwnGateway runs the fanout-sweep suite small: it builds
+// and starts the gateway itself and prints one JSON line per rate, each on
+// a fresh channel.
+func TestSweepStartsItsOwnGateway(t *testing.T) {
+	gatewaytest.Binary(t, gatewaytest.BuildOptions{}) // skips under -short
+	var stdout, stderr bytes.Buffer
+	args := []string{"-suite", "fanout-sweep", "-conns", "20", "-rates", "20,50", "-warmup", "300ms", "-duration", "1s", "-timeout", "60s"}
+	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("run %v: exit %d\nstdout: %s\nstderr: %s", args, code, stdout.String(), stderr.String())
+	}
+	var lines []map[string]any
+	for line := range strings.Lines(stdout.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("line is not JSON: %v: %s", err, line)
+		}
+		requireFields[fanoutResult](t, m)
+		lines = append(lines, m)
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want one per rate: %s", len(lines), stdout.String())
+	}
+	for i, want := range []float64{20, 50} {
+		if m := lines[i]; m["rate_target"] != want || m["lost"] != 0.0 || m["delivered"] != m["expected_deliveries"] || m["server_rss_bytes"].(float64) <= 0 {
+			t.Errorf("run %d: rate %v, lost %v, delivered %v of %v, server RSS %v; want rate %v, nothing lost, the server read",
+				i, m["rate_target"], m["lost"], m["delivered"], m["expected_deliveries"], m["server_rss_bytes"], want)
+		}
+	}
+	if lines[0]["channel"] == lines[1]["channel"] {
+		t.Errorf("both runs on channel %v, want a fresh one each", lines[0]["channel"])
+	}
+}
+
 func TestFlagsAreCheckedTogether(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"-scenario", "burst", "-conns", "0"}, &stdout, &stderr)
+	code := run(context.Background(), []string{"-scenario", "burst", "-conns", "0", "-suite", "soak", "-rates", "0"}, &stdout, &stderr)
 	if code != 2 || stdout.Len() != 0 {
 		t.Fatalf("exit %d, stdout %q; want 2 and nothing", code, stdout.String())
 	}
-	for _, want := range []string{"-scenario must be idle or fanout", "-conns must be positive"} {
+	for _, want := range []string{"-scenario must be idle or fanout", "-conns must be positive",
+		"-suite must be idle or fanout-sweep", "-rates: 0 must be in"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr %q lacks %q", stderr.String(), want)
 		}

@@ -41,6 +41,12 @@ type config struct {
 	subscribe       string
 	timeout         time.Duration
 	cpuProfile      string
+
+	// The suites (suite.go): wsbench starts the gateway itself.
+	suite        string
+	rates        []float64 // fanout-sweep: one run per rate
+	gatewayArgs  []string  // extra gateway flags
+	channelGiven bool      // -channel was set; otherwise each run gets a fresh one
 }
 
 // parseFlags reads args. Problems are listed together in one error.
@@ -68,7 +74,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.subscribe, "subscribe", "", "idle: also subscribe every connection to this channel")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "hard bound on the whole run")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write this tool's CPU profile (of the measured phase) to this file")
+	fs.StringVar(&c.suite, "suite", "", "idle or fanout-sweep: build and start a --dev gateway, run the scenario(s) against it, stop it (overrides -scenario, -url, -api and -server-pid)")
+	rates := fs.String("rates", "2 5 10 20 30", "fanout-sweep: publication rates, one run each (spaces or commas)")
+	gatewayArgs := fs.String("gateway-args", "", "suites: extra gateway flags, separated by spaces")
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if err := c.suiteDefaults(given, *rates, *gatewayArgs); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -77,8 +91,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.sourceIPs == 0 {
 		c.sourceIPs = (c.conns + connsPerSourceIP - 1) / connsPerSourceIP
 	}
-	if c.channel == "" {
-		c.channel = fmt.Sprintf("bench:fanout-%d", time.Now().UnixNano())
+	c.channelGiven = c.channel != ""
+	if !c.channelGiven {
+		c.channel = freshChannel()
 	}
 	return c, c.validate()
 }
@@ -91,6 +106,7 @@ func (c *config) validate() error {
 		}
 	}
 	check(c.scenario == "idle" || c.scenario == "fanout", fmt.Sprintf("-scenario must be idle or fanout, got %q", c.scenario))
+	check(c.suite == "" || suites[c.suite] != "", fmt.Sprintf("-suite must be idle or fanout-sweep, got %q", c.suite))
 	check(c.conns > 0, "-conns must be positive")
 	check(c.sourceIPs > 0 && c.sourceIPs <= 254, "-source-ips must be 1..254")
 	check(c.dialConcurrency > 0, "-dial-concurrency must be positive")
@@ -103,8 +119,30 @@ func (c *config) validate() error {
 		check(c.duration > 0, "-duration must be positive")
 		check(c.payload >= 0 && c.payload <= 1<<20, "-payload must be 0..1048576")
 	}
+	check(c.suite != "fanout-sweep" || len(c.rates) > 0, "-rates must name at least one rate")
+	for _, r := range c.rates {
+		check(r > 0 && r <= 1e6, fmt.Sprintf("-rates: %v must be in (0, 1e6]", r))
+	}
 	if len(p) > 0 {
 		return errors.New(strings.Join(p, "; "))
 	}
 	return nil
+}
+
+// freshChannel is a channel no earlier run published to.
+func freshChannel() string {
+	return fmt.Sprintf("bench:fanout-%d", time.Now().UnixNano())
+}
+
+// parseRates reads a list of rates separated by spaces or commas.
+func parseRates(s string) ([]float64, error) {
+	var rates []float64
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		r, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil, fmt.Errorf("-rates: %w", err)
+		}
+		rates = append(rates, r)
+	}
+	return rates, nil
 }

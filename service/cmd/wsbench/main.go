@@ -2,8 +2,11 @@
 // holds and what each costs (-scenario idle), and how fast and how
 // faithfully it fans publications out to many subscribers (-scenario
 // fanout). It prints one JSON line of results on stdout; progress goes to
-// stderr. scripts/idle.sh and scripts/fanout-sweep.sh run it against a
-// gateway they start.
+// stderr. With -suite it starts the gateway itself, through gatewaytest (the
+// binary built as `make build` builds it), and runs the benchmarks of
+// docs/benchmarks.md against it: -suite idle (19,900 connections) and
+// -suite fanout-sweep (5,000 subscribers at each of -rates), one JSON line
+// per run.
 package main
 
 import (

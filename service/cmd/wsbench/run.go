@@ -32,24 +32,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.suite != "" {
+		return runSuite(ctx, log, cfg, stdout)
+	}
+	return emit(stdout, log, runScenario(ctx, log, cfg))
+}
+
+// outcome is one scenario's JSON line and whether it was cut short.
+type outcome struct {
+	res    any
+	failed bool
+}
+
+// runScenario runs cfg.scenario once, bounded by -timeout.
+func runScenario(ctx context.Context, log *slog.Logger, cfg config) outcome {
 	ctx, cancel := context.WithTimeoutCause(ctx, cfg.timeout, errTimeout)
 	defer cancel()
-
-	var res any
-	var failed bool
-	switch cfg.scenario {
-	case "idle":
+	if cfg.scenario == "idle" {
 		r := runIdle(ctx, log, cfg)
-		res, failed = r, r.Error != ""
-	case "fanout":
-		r := runFanout(ctx, log, cfg)
-		res, failed = r, r.Error != ""
+		return outcome{r, r.Error != ""}
 	}
-	if err := json.NewEncoder(stdout).Encode(res); err != nil {
-		fmt.Fprintln(stderr, "wsbench: write result:", err)
+	r := runFanout(ctx, log, cfg)
+	return outcome{r, r.Error != ""}
+}
+
+// emit prints the JSON line and returns the exit code: 1 when the run was
+// cut short or the line could not be written.
+func emit(stdout io.Writer, log *slog.Logger, o outcome) int {
+	if err := json.NewEncoder(stdout).Encode(o.res); err != nil {
+		log.Error("write result", "err", err)
 		return 1
 	}
-	if failed {
+	if o.failed {
 		return 1
 	}
 	return 0
