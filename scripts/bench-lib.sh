@@ -1,27 +1,17 @@
 # shellcheck shell=bash
-# bench-lib.sh is sourced by idle.sh, fanout-sweep.sh and cluster-bench.sh.
-# It builds bin/wsgateway and bin/wsbench (without -race: the numbers are for
-# the real binary) and starts --dev gateways (start_gateway: the one node of
-# idle.sh and fanout-sweep.sh; start_node: named nodes, for a cluster) and a
-# redis-server of its own (start_redis), stopping those PIDs, and nothing
-# else, when the calling script exits. wait_quiet waits for the machine to be
-# idle before a measurement.
+# bench-lib.sh is sourced by loadtest.sh (the benchmarks, idle.sh,
+# fanout-sweep.sh and cluster-bench.sh, are wsbench -suite now). It builds
+# bin/wsgateway and bin/wsbench (without -race: the numbers are for the real
+# binary) and starts a redis-server of its own (start_redis), stopping the
+# PIDs it started, and nothing else, when the calling script exits.
+# wait_quiet waits for the machine to be idle before a measurement.
 #
-# Environment: BENCH_PORT_BASE (default 28080: client port, +1 API, +100
-# admin; every port stays below the kernel's ephemeral range, 32768 and up,
-# where a closed outgoing connection in TIME-WAIT can hold it), GATEWAY_ARGS (extra gateway flags), SKIP_BUILD=1 to use the binaries
-# already in bin/; for wait_quiet: QUIET_LOAD (default 0.8), QUIET_MAX_S
-# (600), QUIET_EVERY_S (15).
+# Environment: SKIP_BUILD=1 to use the binaries already in bin/; for
+# wait_quiet: QUIET_LOAD (default 0.8), QUIET_MAX_S (600), QUIET_EVERY_S (15).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/bin
-PORT=${BENCH_PORT_BASE:-28080}
-CLIENT_ADDR=127.0.0.1:$PORT
-API_ADDR=127.0.0.1:$((PORT + 1))
-ADMIN_ADDR=127.0.0.1:$((PORT + 100))
-GATEWAY_PID=
-GATEWAY_LOG=
-BENCH_PIDS=()    # processes started by start_node and start_redis
+BENCH_PIDS=()    # processes started by start_redis and the sourcing script
 BENCH_TMPDIRS=() # removed at exit
 BENCH_LOAD=      # 1-minute load average when wait_quiet returned
 BENCH_QUIET=     # true if it was below QUIET_LOAD then, false if wait_quiet gave up
@@ -56,16 +46,10 @@ stop_pid() {
 	fi
 }
 
-stop_gateway() {
-	stop_pid "$GATEWAY_PID"
-	GATEWAY_PID=
-}
-
 # bench_cleanup stops every process started here, newest first, and removes
 # the temporary directories. It is the EXIT trap.
 bench_cleanup() {
 	local i
-	stop_gateway
 	for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
 		stop_pid "${BENCH_PIDS[i]}"
 	done
@@ -114,42 +98,6 @@ wait_ready() {
 	echo "bench: gateway $name did not become ready; its log:" >&2
 	cat "$log" >&2
 	exit 1
-}
-
-# start_gateway runs the gateway and waits (at most 10 s) for /readyz.
-start_gateway() {
-	GATEWAY_LOG=$(mktemp -t wsgateway-bench.XXXXXX.log)
-	# shellcheck disable=SC2086 # GATEWAY_ARGS is a list of flags
-	"$BIN/wsgateway" --dev --listen "$CLIENT_ADDR" --api-listen "$API_ADDR" --admin-listen "$ADMIN_ADDR" \
-		--drain-delay 0s --drain-window 0s --log-level warn ${GATEWAY_ARGS:-} >"$GATEWAY_LOG" 2>&1 &
-	GATEWAY_PID=$!
-	bench_traps
-	wait_ready "on $CLIENT_ADDR" "$GATEWAY_PID" "$ADMIN_ADDR" "$GATEWAY_LOG"
-}
-
-# start_node NAME BASE [gateway flags...] runs a --dev gateway named NAME
-# (its --node-id is bench-NAME) with its client port on BASE, API on BASE+1
-# and admin on BASE+NODE_ADMIN_OFFSET (default 100), waits for /readyz,
-# and sets NODE_<NAME>_PID, NODE_<NAME>_CLIENT, NODE_<NAME>_API,
-# NODE_<NAME>_ADMIN and NODE_<NAME>_LOG. GATEWAY_ARGS apply too.
-start_node() {
-	local name=$1 base=$2 pid log admin
-	shift 2
-	admin=$((base + ${NODE_ADMIN_OFFSET:-100}))
-	log=$(mktemp -t "wsgateway-bench-$name.XXXXXX.log")
-	# shellcheck disable=SC2086 # GATEWAY_ARGS is a list of flags
-	"$BIN/wsgateway" --dev --node-id "bench-$name" --listen "127.0.0.1:$base" \
-		--api-listen "127.0.0.1:$((base + 1))" --admin-listen "127.0.0.1:$admin" \
-		--drain-delay 0s --drain-window 0s --log-level warn ${GATEWAY_ARGS:-} "$@" >"$log" 2>&1 &
-	pid=$!
-	BENCH_PIDS+=("$pid")
-	bench_traps
-	printf -v "NODE_${name}_PID" %s "$pid"
-	printf -v "NODE_${name}_CLIENT" %s "127.0.0.1:$base"
-	printf -v "NODE_${name}_API" %s "127.0.0.1:$((base + 1))"
-	printf -v "NODE_${name}_ADMIN" %s "127.0.0.1:$admin"
-	printf -v "NODE_${name}_LOG" %s "$log"
-	wait_ready "$name" "$pid" "127.0.0.1:$admin" "$log"
 }
 
 # start_redis runs a redis-server of its own (no persistence, its --dir a
@@ -210,9 +158,4 @@ wait_quiet() {
 		echo "bench: load average $load >= $limit; waiting ${every} s" >&2
 		sleep "$every"
 	done
-}
-
-# wsbench runs the tool against the gateway; extra arguments are its flags.
-wsbench() {
-	"$BIN/wsbench" -url "ws://$CLIENT_ADDR/ws" -api "http://$API_ADDR" -server-pid "$GATEWAY_PID" "$@"
 }

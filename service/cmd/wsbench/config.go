@@ -43,10 +43,17 @@ type config struct {
 	cpuProfile      string
 
 	// The suites (suite.go): wsbench starts the gateway itself.
-	suite        string
-	rates        []float64 // fanout-sweep: one run per rate
-	gatewayArgs  []string  // extra gateway flags
-	channelGiven bool      // -channel was set; otherwise each run gets a fresh one
+	suite         string
+	rates         []float64 // fanout-sweep: one run per rate
+	gatewayArgs   []string  // extra gateway flags
+	channelGiven  bool      // -channel was set; otherwise each run gets a fresh one
+	autoSourceIPs bool      // -source-ips was 0: each run sets it from its -conns
+	cluster       clusterConfig
+
+	// Hooks of a suite into one run; nil outside the cluster suite. They
+	// must not block.
+	onWindow func(from, to time.Time) // fanout: the measured window, once set
+	onHold   func()                   // idle: the hold begins
 }
 
 // parseFlags reads args. Problems are listed together in one error.
@@ -74,9 +81,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.subscribe, "subscribe", "", "idle: also subscribe every connection to this channel")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "hard bound on the whole run")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write this tool's CPU profile (of the measured phase) to this file")
-	fs.StringVar(&c.suite, "suite", "", "idle or fanout-sweep: build and start a --dev gateway, run the scenario(s) against it, stop it (overrides -scenario, -url, -api and -server-pid)")
+	fs.StringVar(&c.suite, "suite", "", "idle, fanout-sweep or cluster: build and start the gateway (and Redis), run the benchmarks of docs/benchmarks.md against it, stop it (overrides -scenario, -url, -api and -server-pid)")
 	rates := fs.String("rates", "2 5 10 20 30", "fanout-sweep: publication rates, one run each (spaces or commas)")
 	gatewayArgs := fs.String("gateway-args", "", "suites: extra gateway flags, separated by spaces")
+	c.cluster.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -88,9 +96,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	if c.sourceIPs == 0 {
-		c.sourceIPs = (c.conns + connsPerSourceIP - 1) / connsPerSourceIP
-	}
+	c.autoSourceIPs = c.sourceIPs == 0
+	c.setConns(c.conns)
 	c.channelGiven = c.channel != ""
 	if !c.channelGiven {
 		c.channel = freshChannel()
@@ -106,7 +113,7 @@ func (c *config) validate() error {
 		}
 	}
 	check(c.scenario == "idle" || c.scenario == "fanout", fmt.Sprintf("-scenario must be idle or fanout, got %q", c.scenario))
-	check(c.suite == "" || suites[c.suite] != "", fmt.Sprintf("-suite must be idle or fanout-sweep, got %q", c.suite))
+	check(c.suite == "" || suites[c.suite] != "", fmt.Sprintf("-suite must be idle, fanout-sweep or cluster, got %q", c.suite))
 	check(c.conns > 0, "-conns must be positive")
 	check(c.sourceIPs > 0 && c.sourceIPs <= 254, "-source-ips must be 1..254")
 	check(c.dialConcurrency > 0, "-dial-concurrency must be positive")
@@ -127,6 +134,15 @@ func (c *config) validate() error {
 		return errors.New(strings.Join(p, "; "))
 	}
 	return nil
+}
+
+// setConns sets the connection count of a run and, unless -source-ips was
+// given, the source addresses it needs.
+func (c *config) setConns(n int) {
+	c.conns = n
+	if c.autoSourceIPs {
+		c.sourceIPs = (n + connsPerSourceIP - 1) / connsPerSourceIP
+	}
 }
 
 // freshChannel is a channel no earlier run published to.

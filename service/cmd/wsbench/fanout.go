@@ -97,6 +97,9 @@ func publishAndMeasure(ctx context.Context, log *slog.Logger, cfg config, win *w
 	start := time.Now()
 	win.end.Store(start.Add(cfg.warmup + cfg.duration).UnixNano())
 	win.start.Store(start.Add(cfg.warmup).UnixNano())
+	if cfg.onWindow != nil {
+		cfg.onWindow(start.Add(cfg.warmup), start.Add(cfg.warmup+cfg.duration))
+	}
 	done := make(chan pubResult, 1)
 	pub := newPublisher(cfg, win)
 	go func() { done <- pub.run(ctx, start.Add(cfg.warmup+cfg.duration)) }()

@@ -79,6 +79,9 @@ func runIdle(ctx context.Context, log *slog.Logger, cfg config) idleResult {
 	res.HostCPUs = runtime.NumCPU()
 	defer closeAll(conns)
 
+	if cfg.onHold != nil {
+		cfg.onHold()
+	}
 	dropped, err := hold(ctx, log, cfg.hold, conns, ping)
 	if err != nil {
 		res.Error = "hold: " + err.Error()

@@ -5,8 +5,9 @@
 // stderr. With -suite it starts the gateway itself, through gatewaytest (the
 // binary built as `make build` builds it), and runs the benchmarks of
 // docs/benchmarks.md against it: -suite idle (19,900 connections) and
-// -suite fanout-sweep (5,000 subscribers at each of -rates), one JSON line
-// per run.
+// -suite fanout-sweep (5,000 subscribers at each of -rates), and -suite
+// cluster (a redis-server of its own and two nodes on it: cluster.go), one
+// JSON line per run.
 package main
 
 import (

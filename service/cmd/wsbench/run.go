@@ -33,7 +33,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.suite != "" {
-		return runSuite(ctx, log, cfg, stdout)
+		return runSuite(ctx, log, cfg, stdout, stderr)
 	}
 	return emit(stdout, log, runScenario(ctx, log, cfg))
 }

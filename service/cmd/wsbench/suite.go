@@ -11,13 +11,13 @@ import (
 )
 
 // suites maps each -suite to the scenario it runs.
-var suites = map[string]string{"idle": "idle", "fanout-sweep": "fanout"}
+var suites = map[string]string{"idle": "idle", "fanout-sweep": "fanout", "cluster": "fanout"}
 
 // suiteConns are the default -conns of the suites: 19,900 idle connections
 // (the open-file limit here is 20,000 per process, and the tool needs a few
 // of its own), 5,000 subscribers per fan-out run (5,000 x 2..30 msg/s =
 // 10k..150k deliveries/s).
-var suiteConns = map[string]int{"idle": 19900, "fanout-sweep": 5000}
+var suiteConns = map[string]int{"idle": 19900, "fanout-sweep": 5000, "cluster": 5000}
 
 // suiteGatewayArgs are the flags of the gateway a suite starts: --dev (no
 // token, no API key) and no drain, so that stopping it is immediate. Its
@@ -51,10 +51,13 @@ func (c *config) suiteDefaults(given map[string]bool, rates, gatewayArgs string)
 // kernel picks, runs the suite's scenario against it, once or once per
 // rate, printing one JSON line per run, and kills the node, by its PID.
 // It returns the exit code: 1 when any run was cut short.
-func runSuite(ctx context.Context, log *slog.Logger, cfg config, stdout io.Writer) int {
+func runSuite(ctx context.Context, log *slog.Logger, cfg config, stdout, stderr io.Writer) int {
 	if err := checkOpenFiles(cfg.conns); err != nil {
 		log.Error("open files", "err", err)
 		return 1
+	}
+	if cfg.suite == "cluster" {
+		return runCluster(ctx, log, cfg, stdout, stderr)
 	}
 	node, err := gatewaytest.Launch(gatewaytest.Options{Args: append(suiteGatewayArgs, cfg.gatewayArgs...)})
 	if err != nil {

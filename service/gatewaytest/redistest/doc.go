@@ -3,8 +3,10 @@
 // (Start), a master with a replica and three sentinels (StartSentinel), and a
 // three-master cluster (StartCluster).
 //
-// It is for tests only. Production code must not import it; a test in this
-// package checks that no non-test file of the module does.
+// It is for tests and load tools only (Run and Close serve a command, such
+// as wsbench -suite cluster, that has no testing.TB). Production code must
+// not import it; a test in this package checks that no other non-test file
+// of the module does.
 //
 // A missing binary fails the test with an install hint and never skips it:
 // a Redis test that silently skips is a test that never runs. `make deps`

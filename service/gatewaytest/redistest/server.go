@@ -1,7 +1,10 @@
 package redistest
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"sync"
 	"syscall"
 	"testing"
@@ -63,6 +66,42 @@ func Start(t testing.TB, opts Options) *Server {
 	return newServer(t, spec{bin: bin, args: func(s *Server) []string {
 		return append(serverArgs(s, opts.AppendOnly), opts.Args...)
 	}})
+}
+
+// Run is Start for a program that is not a test (a load tool): it returns
+// the error instead of failing a test, knows nothing of -short, and the
+// caller ends the server with Close. Kill, Stop and Restart are for servers
+// that Start started.
+func Run(opts Options) (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server not found: %s", redisServerHint)
+	}
+	dir, err := os.MkdirTemp("", "redistest-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir, spec: spec{bin: bin, args: func(s *Server) []string {
+		return append(serverArgs(s, opts.AppendOnly), opts.Args...)
+	}}}
+	if err := s.launch(true); err != nil {
+		return nil, errors.Join(fmt.Errorf("start %s: %w", bin, err), os.RemoveAll(dir))
+	}
+	return s, nil
+}
+
+// Close ends a server that Run started: it closes the clients, kills the
+// process by its PID and removes its directory.
+func (s *Server) Close() error {
+	return errors.Join(s.close(), os.RemoveAll(s.Dir))
+}
+
+// PID is the running process's id; 0 when there is none.
+func (s *Server) PID() int {
+	if p := s.current(); p != nil && !p.exited() {
+		return p.cmd.Process.Pid
+	}
+	return 0
 }
 
 // URL returns "redis://127.0.0.1:Port".
@@ -129,6 +168,13 @@ func (s *Server) halt(sig syscall.Signal) {
 // cleanup closes the clients and kills the process; it runs before the
 // test's temporary directories are removed.
 func (s *Server) cleanup() {
+	if err := s.close(); err != nil {
+		s.t.Errorf("cleanup %s: %v", s.Addr, err)
+	}
+}
+
+// close closes the clients and kills the process.
+func (s *Server) close() error {
 	s.mu.Lock()
 	clients, p := s.clients, s.proc
 	s.clients = nil
@@ -137,11 +183,9 @@ func (s *Server) cleanup() {
 		_ = c.Close()
 	}
 	if p == nil || p.exited() {
-		return
+		return nil
 	}
-	if err := p.signal(syscall.SIGKILL, stopTimeout); err != nil {
-		s.t.Errorf("cleanup %s: %v", s.Addr, err)
-	}
+	return p.signal(syscall.SIGKILL, stopTimeout)
 }
 
 // current returns the latest process.
