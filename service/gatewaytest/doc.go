@@ -28,5 +28,9 @@
 // fast loop with no processes. A missing tool without -short fails the test;
 // it never skips.
 //
+// A program that is not a test, such as the load tool (wsbench -suite), uses
+// Build, Launch and Node.Close, which return errors instead of failing a
+// test.
+//
 // The package is for tests and test tools; the gateway itself never imports it.
 package gatewaytest

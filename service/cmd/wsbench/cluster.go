@@ -43,6 +43,14 @@ func runCluster(ctx context.Context, log *slog.Logger, cfg config, stdout, stder
 		log.Error("cluster", "err", err)
 		return 2
 	}
+	most := cfg.cluster.periodicConns
+	for _, p := range points {
+		most = max(most, p.subs)
+	}
+	if err := checkOpenFiles(most); err != nil {
+		log.Error("open files", "err", err)
+		return 1
+	}
 	c := &cluster{log: log, cfg: cfg, out: stdout, errOut: stderr, nodes: map[string]*gatewaytest.Node{}}
 	defer c.close()
 	needC := slices.ContainsFunc(points, func(p point) bool { return p.topo == "inproc" })
