@@ -81,16 +81,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.subscribe, "subscribe", "", "idle: also subscribe every connection to this channel")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "hard bound on the whole run")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write this tool's CPU profile (of the measured phase) to this file")
-	fs.StringVar(&c.suite, "suite", "", "idle, fanout-sweep or cluster: build and start the gateway (and Redis), run the benchmarks of docs/benchmarks.md against it, stop it (overrides -scenario, -url, -api and -server-pid)")
-	rates := fs.String("rates", "2 5 10 20 30", "fanout-sweep: publication rates, one run each (spaces or commas)")
-	gatewayArgs := fs.String("gateway-args", "", "suites: extra gateway flags, separated by spaces")
-	c.cluster.register(fs)
+	suiteFlags := c.registerSuite(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if err := c.suiteDefaults(given, *rates, *gatewayArgs); err != nil {
+	if err := c.suiteDefaults(fs, suiteFlags); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"strings"
@@ -29,14 +30,31 @@ var suiteGatewayArgs = []string{"--dev", "--drain-delay", "0s", "--drain-window"
 // closing the last run's connections before the next opens its own.
 const settle = 2 * time.Second
 
+// suiteFlags are the suites' flags that parseFlags reads as text.
+type suiteFlags struct {
+	rates, gatewayArgs *string
+}
+
+// registerSuite declares -suite and the flags of the suites.
+func (c *config) registerSuite(fs *flag.FlagSet) suiteFlags {
+	fs.StringVar(&c.suite, "suite", "", "idle, fanout-sweep or cluster: build and start the gateway (and Redis), run the benchmarks of docs/benchmarks.md against it, stop it (overrides -scenario, -url, -api and -server-pid)")
+	c.cluster.register(fs)
+	return suiteFlags{
+		rates:       fs.String("rates", "2 5 10 20 30", "fanout-sweep and the cluster sweep part: publication rates, one run each (spaces or commas)"),
+		gatewayArgs: fs.String("gateway-args", "", "suites: extra gateway flags, separated by spaces"),
+	}
+}
+
 // suiteDefaults applies -suite to the flags not given and reads the suites'
 // own flags.
-func (c *config) suiteDefaults(given map[string]bool, rates, gatewayArgs string) error {
+func (c *config) suiteDefaults(fs *flag.FlagSet, sf suiteFlags) error {
 	var err error
-	if c.rates, err = parseRates(rates); err != nil {
+	if c.rates, err = parseRates(*sf.rates); err != nil {
 		return err
 	}
-	c.gatewayArgs = strings.Fields(gatewayArgs)
+	c.gatewayArgs = strings.Fields(*sf.gatewayArgs)
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if scenario, ok := suites[c.suite]; ok {
 		c.scenario = scenario
 		if !given["conns"] {
