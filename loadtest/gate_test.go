@@ -1,11 +1,7 @@
 package loadtest
 
 import (
-	"fmt"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgateway/wsgateway/loadtest/lb"
 	"github.com/wsgateway/wsgateway/service/gatewaytest"
 )
 
@@ -134,9 +131,9 @@ func haproxyPath(t testing.TB) string {
 	if testing.Short() {
 		t.Skip("-short: runs haproxy")
 	}
-	bin, err := exec.LookPath("haproxy")
+	bin, err := lb.Path()
 	if err != nil {
-		t.Fatalf("haproxy not found: run `make deps` (scripts/deps.sh installs Debian's haproxy)")
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -157,74 +154,31 @@ type haproxy struct {
 	logs    *gatewaytest.Buffer
 }
 
-// haproxyEnv is the environment loadtest/haproxy.cfg reads, with the three
-// servers all on one node.
-func haproxyEnv(ws, api string, n *gatewaytest.Node) []string {
-	_, adminPort, _ := net.SplitHostPort(n.Admin)
-	env := []string{"LB_WS=" + ws, "LB_API=" + api, "LB_MAXCONN=2000"}
-	for i := 1; i <= 3; i++ {
-		env = append(env, fmt.Sprintf("NODE%d_WS=%s", i, n.Client), fmt.Sprintf("NODE%d_API=%s", i, n.API),
-			fmt.Sprintf("NODE%d_ADMIN=%s", i, adminPort))
-	}
-	return env
+// oneNode is loadtest/haproxy.cfg's three servers all on n.
+func oneNode(n *gatewaytest.Node) [3]lb.Backend {
+	b := lb.Backend{WS: n.Client, API: n.API, Admin: n.Admin}
+	return [3]lb.Backend{b, b, b}
 }
 
-// startHAProxy runs Debian's haproxy (scripts/deps.sh installs it) with
-// loadtest/haproxy.cfg in front of n, in the foreground (-db) so that its
-// PID is ours, and waits until it routes an API call.
+// startHAProxy runs Debian's haproxy with loadtest/haproxy.cfg in front of
+// n through package lb, as the capacity runs do, and waits until it routes
+// an API call; the test's cleanup stops it.
 func startHAProxy(t testing.TB, n *gatewaytest.Node) *haproxy {
 	t.Helper()
-	bin := haproxyPath(t)
 	h := &haproxy{ws: freeAddr(t), api: freeAddr(t), logs: &gatewaytest.Buffer{}}
-	cfg := filepath.Join(repoRoot(t), "loadtest", "haproxy.cfg")
-	env := append([]string{"PATH=" + os.Getenv("PATH")}, haproxyEnv(h.ws, h.api, n)...)
-	check := exec.Command(bin, "-c", "-f", cfg)
-	check.Env = env
-	if out, err := check.CombinedOutput(); err != nil {
-		t.Fatalf("haproxy -c -f %s: %v\n%s", cfg, err, out)
+	p, err := lb.Start(lb.Options{
+		Bin: haproxyPath(t), Config: filepath.Join(repoRoot(t), "loadtest", "haproxy.cfg"),
+		WS: h.ws, API: h.api, MaxConn: 2000, Nodes: oneNode(n), APIKey: testAPIKey, Logs: h.logs,
+	})
+	if err != nil {
+		t.Fatalf("%v\nhaproxy log:\n%s", err, h.logs.String())
 	}
-	cmd := exec.Command(bin, "-db", "-f", cfg)
-	cmd.Env = env
-	cmd.Stdout = h.logs
-	cmd.Stderr = h.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
+		if err := p.Close(); err != nil {
+			t.Log(err)
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+h.api+"/api/v1/nodes", nil)
-		req.Header.Set("Authorization", "apikey "+testAPIKey)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return h
-			}
-		}
-		select {
-		case <-done:
-			t.Fatalf("haproxy exited:\n%s", h.logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("haproxy did not route /api/v1/nodes within 10 s (%v):\n%s", err, h.logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return h
 }
 
 // TestHAProxyConfigRejectsMissingAddress: the config must not start with
@@ -234,11 +188,9 @@ func TestHAProxyConfigRejectsMissingAddress(t *testing.T) {
 	bin := haproxyPath(t)
 	n := &gatewaytest.Node{Client: "127.0.0.1:1", API: "127.0.0.1:2", Admin: "127.0.0.1:3"}
 	cfg := filepath.Join(repoRoot(t), "loadtest", "haproxy.cfg")
-	full := haproxyEnv("127.0.0.1:4", "127.0.0.1:5", n)
-	check := exec.Command(bin, "-c", "-f", cfg)
-	check.Env = full
-	if out, err := check.CombinedOutput(); err != nil {
-		t.Fatalf("complete environment: haproxy -c failed: %v\n%s", err, out)
+	full := lb.Env("127.0.0.1:4", "127.0.0.1:5", 2000, oneNode(n))
+	if err := lb.Check(bin, cfg, full); err != nil {
+		t.Fatalf("complete environment: %v", err)
 	}
 	for _, drop := range []string{"NODE2_WS", "NODE3_ADMIN", "LB_API"} {
 		var env []string
@@ -247,10 +199,8 @@ func TestHAProxyConfigRejectsMissingAddress(t *testing.T) {
 				env = append(env, kv)
 			}
 		}
-		check := exec.Command(bin, "-c", "-f", cfg)
-		check.Env = env
-		if out, err := check.CombinedOutput(); err == nil {
-			t.Errorf("without %s, haproxy -c accepted the config:\n%s", drop, out)
+		if err := lb.Check(bin, cfg, env); err == nil {
+			t.Errorf("without %s, haproxy -c accepted the config", drop)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wsgateway/wsgateway/loadtest/quiet"
 	"github.com/wsgateway/wsgateway/service/gatewaytest"
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 )
@@ -121,7 +122,7 @@ func (c *cluster) close() {
 // its summary line. The window's snapshots are taken from the run's own
 // window, less tailCut.
 func (c *cluster) runPoint(ctx context.Context, p point) int {
-	load, quiet := waitQuiet(ctx, c.log, c.cfg.cluster.quiet)
+	load, calm := quiet.Wait(ctx, c.log, c.cfg.cluster.quiet)
 	subName, pubName := p.nodes()
 	sub, pub := c.nodes[subName], c.nodes[pubName]
 	c.log.Info("cluster point", "point", p.label(), "subscribers_on", subName, "publisher_on", pubName, "load", load)
@@ -141,7 +142,7 @@ func (c *cluster) runPoint(ctx context.Context, p point) int {
 	c.prof.show(c.errOut)
 	if viaRedis && published {
 		s := pointSummary{Label: p.label(), SubscriberNode: subName, PublisherNode: pubName,
-			Subscribers: o.res.(fanoutResult).Subscribed, Rate: p.rateValue(), LoadAvg: load, Quiet: quiet}
+			Subscribers: o.res.(fanoutResult).Subscribed, Rate: p.rateValue(), LoadAvg: load, Quiet: calm}
 		summarize(&s, c.w.names, w0, w1, s0, c.w.take(ctx, c.log))
 		code = max(code, emit(c.out, c.log, outcome{res: s}))
 	}

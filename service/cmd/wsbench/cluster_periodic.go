@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/wsgateway/wsgateway/loadtest/quiet"
 )
 
 // runPeriodic holds -periodic-conns idle subscribers on B and prints the
 // Redis traffic per second meanwhile: heartbeats, presence refreshes,
 // position checks, pub/sub pings, with nothing published.
 func (c *cluster) runPeriodic(ctx context.Context) {
-	load, quiet := waitQuiet(ctx, c.log, c.cfg.cluster.quiet)
+	load, calm := quiet.Wait(ctx, c.log, c.cfg.cluster.quiet)
 	period := c.cfg.cluster.periodic
 	c.log.Info("cluster periodic: idle subscribers on B", "subscribers", c.cfg.cluster.periodicConns, "for", period, "load", load)
 	b := c.nodes["B"]
@@ -31,7 +33,7 @@ func (c *cluster) runPeriodic(ctx context.Context) {
 		_ = sleep(ctx, time.Second)
 		p0 := c.w.take(ctx, c.log)
 		_ = sleep(ctx, period)
-		s := periodicSummary{Label: "idle subscribers on B", Subscribers: cfg.conns, LoadAvg: load, Quiet: quiet}
+		s := periodicSummary{Label: "idle subscribers on B", Subscribers: cfg.conns, LoadAvg: load, Quiet: calm}
 		summarizePeriodic(&s, c.w.names, p0, c.w.take(ctx, c.log))
 		o = <-done
 		emit(c.out, c.log, o)

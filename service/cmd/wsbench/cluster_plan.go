@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wsgateway/wsgateway/loadtest/quiet"
 )
 
 // clusterConfig is the flags of -suite cluster, the knobs that were
@@ -18,7 +20,7 @@ type clusterConfig struct {
 	singleRates   string
 	periodicConns int
 	periodic      time.Duration
-	quiet         quietConfig
+	quiet         quiet.Config
 	pprofSeconds  int
 	profileDir    string
 }
@@ -30,9 +32,9 @@ func (c *clusterConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.singleRates, "single-rates", "20", "cluster single part: rates with -conns subscribers, one node through Redis")
 	fs.IntVar(&c.periodicConns, "periodic-conns", 5000, "cluster periodic part: idle subscribers on node B")
 	fs.DurationVar(&c.periodic, "periodic", 30*time.Second, "cluster periodic part: how long the Redis traffic of idle subscribers is counted")
-	fs.Float64Var(&c.quiet.load, "quiet-load", 0.8, "cluster: before each run, wait for a 1-minute load average below this")
-	fs.DurationVar(&c.quiet.max, "quiet-max", 10*time.Minute, "cluster: longest wait for a quiet machine; then the run goes ahead, marked quiet:false")
-	fs.DurationVar(&c.quiet.every, "quiet-every", 15*time.Second, "cluster: how often the load average is checked while waiting")
+	fs.Float64Var(&c.quiet.Load, "quiet-load", 0.8, "cluster: before each run, wait for a 1-minute load average below this")
+	fs.DurationVar(&c.quiet.Max, "quiet-max", 10*time.Minute, "cluster: longest wait for a quiet machine; then the run goes ahead, marked quiet:false")
+	fs.DurationVar(&c.quiet.Every, "quiet-every", 15*time.Second, "cluster: how often the load average is checked while waiting")
 	fs.IntVar(&c.pprofSeconds, "pprof-seconds", 0, "cluster: CPU-profile the nodes of every run for this many seconds from the window's start (keep it under -duration); 0: none")
 	fs.StringVar(&c.profileDir, "profile-dir", "", "cluster: where the profiles go (default: a new temporary directory)")
 }
