@@ -29,7 +29,7 @@ KUBE_SCORE_VERSION := v1.20.0
 KUBE_SCORE := $(TOOLS)/kube-score-$(KUBE_SCORE_VERSION)/kube-score
 # k6 v1.8.1 builds with Go 1.26 and resolves through the module proxy
 # (tried 2026-11; about 4 min cold, a 70 MB binary). The load tests
-# (loadtest/, scripts/loadtest.sh) and the capacity gate's test use it;
+# (loadtest/, go run ./loadtest/run) and the capacity gate's test use it;
 # loadtest/harness_test.go pins the same version.
 K6_VERSION := v1.8.1
 K6 := $(TOOLS)/k6-$(K6_VERSION)/k6
@@ -116,12 +116,16 @@ bench: ## run the benchmarks of every service package, with allocations
 k6: $(K6) ## install the pinned k6 into .tools/ (the load tests and make test use it)
 
 # The capacity tests: Redis, three nodes and HAProxy on 127.0.0.1, driven by
-# scripts/loadtest.sh; results in loadtest/results/ (git-ignored).
+# the Go command loadtest/run; results in loadtest/results/ (git-ignored).
+# SOAK_DURATION (a Go duration, 3m by default) sets make loadtest's soak;
+# LOADTEST_FLAGS passes any other flag (go run ./loadtest/run -help).
+LOADTEST_RUN = $(GO) run ./loadtest/run -k6 $(K6) -wsbench bin/wsbench
+
 loadtest: deps build k6 ## the full capacity run (~12 min): every k6 scenario, wsbench fan-out points, report in loadtest/results/
-	K6=$(K6) SKIP_BUILD=1 bash scripts/loadtest.sh full
+	$(LOADTEST_RUN) -mode full $(if $(SOAK_DURATION),-soak-duration $(SOAK_DURATION)) $(LOADTEST_FLAGS)
 
 capacity-smoke: deps build k6 ## the CI capacity gate (~2 min): small connect, fan-out and drain storms; fails on a missed objective or a lost message
-	K6=$(K6) SKIP_BUILD=1 bash scripts/loadtest.sh smoke
+	$(LOADTEST_RUN) -mode smoke $(LOADTEST_FLAGS)
 
 image: ## build the container image wsgateway:VERSION; fails when no container engine runs
 	@if ! $(CONTAINER_ENGINE) info >/dev/null 2>&1; then \

@@ -1,5 +1,5 @@
 // Package loadtest holds the capacity tests' checks. The load itself lives
-// next to it: k6/ (the k6 scenarios, run by scripts/loadtest.sh for `make
+// next to it: k6/ (the k6 scenarios, run by loadtest/run for `make
 // loadtest` and `make capacity-smoke`) and haproxy.cfg (the load balancer
 // in front of the nodes). Its tests prove that the capacity gate can fail:
 // gate_test.go runs the smoke fan-out scenario with k6 through a

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// scenarios are the k6 scripts that scripts/loadtest.sh runs.
+// scenarios are the k6 scripts that loadtest/run runs.
 var scenarios = []string{"connect-storm.js", "fanout.js", "reconnect-storm.js", "soak.js"}
 
 // latencyPairs names, for each Trend with a percentile threshold, the

@@ -1,7 +1,7 @@
 // reconnect-storm: CLIENTS subscribers (one of CHANNELS channels each)
 // behind the load balancer while publishers post RATE publications per
 // second through the API for DURATION. Meanwhile the orchestration
-// (scripts/loadtest.sh) drains (SIGTERM: close 1012 spread over
+// (loadtest/run) drains (SIGTERM: close 1012 spread over
 // --drain-window) or kills (SIGKILL) one node: this script does not do it,
 // k6 cannot. Every client whose connection closes reconnects to the load
 // balancer with full-jitter exponential backoff (docs/protocol.md:

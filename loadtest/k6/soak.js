@@ -4,7 +4,7 @@
 // PING_EVERY (its round trip in wsg_command_rtt), so that both the push
 // path and the command path are exercised all along. The same offset
 // checks as fanout: nothing lost, nothing repeated, no unexpected close.
-// Watch the gateways' memory and goroutines meanwhile (scripts/loadtest.sh
+// Watch the gateways' memory and goroutines meanwhile (loadtest/run
 // samples each node's /metrics into soak-nodes.csv).
 //
 //   k6 run -e WS_URL=... -e API_URL=... -e API_KEY=... -e TOKEN=... -e DURATION=2h loadtest/k6/soak.js

@@ -1,8 +1,9 @@
 // Package lb runs Debian's HAProxy with loadtest/haproxy.cfg in front of
 // three gateway nodes: the load balancer of the capacity runs. The capacity
-// gate's test (loadtest/gate_test.go) starts it through this package, and
-// so will the Go command that replaces scripts/loadtest.sh, so that both
-// put the same balancer, with the same environment, in front of their nodes.
+// gate's test (loadtest/gate_test.go) and the capacity run (loadtest/run:
+// make loadtest, make capacity-smoke) both start it through this package,
+// so they put the same balancer, with the same environment, in front of
+// their nodes.
 //
 // The process runs in the foreground (-db), so its PID is ours to stop and
 // nothing else is ever signalled.

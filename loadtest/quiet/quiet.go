@@ -6,6 +6,7 @@ package quiet
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -61,4 +62,13 @@ func LoadAverage() (float64, error) {
 		return 0, fmt.Errorf("/proc/loadavg is empty")
 	}
 	return strconv.ParseFloat(string(f[0]), 64)
+}
+
+// Register declares -quiet-load, -quiet-max and -quiet-every on fs, with
+// the defaults every load tool uses; tool prefixes their help ("cluster")
+// and when says which runs wait ("before each run").
+func (q *Config) Register(fs *flag.FlagSet, tool, when string) {
+	fs.Float64Var(&q.Load, "quiet-load", 0.8, tool+": "+when+", wait for a 1-minute load average below this")
+	fs.DurationVar(&q.Max, "quiet-max", 10*time.Minute, tool+": longest wait for a quiet machine; then the run goes ahead, marked quiet:false")
+	fs.DurationVar(&q.Every, "quiet-every", 15*time.Second, tool+": how often the load average is checked while waiting")
 }

@@ -37,7 +37,7 @@
 // unless manifest.json says otherwise.
 //
 // Node series, <run>-nodes.csv: each gateway node's connections sampled
-// during the run <run> (the k6 summary <run>.json), as scripts/loadtest.sh
+// during the run <run> (the k6 summary <run>.json), as loadtest/run
 // writes them from each node's /metrics:
 //
 //	unix_s,node,connections,subscriptions,draining,rss_bytes,goroutines,cpu_seconds
@@ -56,7 +56,7 @@
 // node's consecutive samples; a difference that goes down is a restarted
 // node, and that interval is left out, its wall time too.
 //
-// manifest.json, from scripts/loadtest.sh: the cluster (its node count makes
+// manifest.json, from loadtest/run: the cluster (its node count makes
 // each listed run a cluster run), per run the files it wrote, its exit status
 // (a failure other than k6's 99, thresholds missed, makes the run incomplete)
 // and the fault it injected, marked on the node series at fault_at_unix.

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// manifestFile is what scripts/loadtest.sh writes about a whole make
+// manifestFile is what loadtest/run writes about a whole make
 // loadtest: the cluster, and per run its tool, files, exit status and the
 // fault it injected.
 const manifestFile = "manifest.json"

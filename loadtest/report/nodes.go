@@ -58,7 +58,7 @@ func parseNodes(name string, data []byte) (*nodeSeries, error) {
 	return s, nil
 }
 
-// readCSV reads scripts/loadtest.sh's samples: a header naming the columns,
+// readCSV reads loadtest/run's samples: a header naming the columns,
 // of which unix_s (seconds, with decimals), node and connections are needed
 // and subscriptions and cpu_seconds are used: files from before either
 // column was added still read. A node that did not answer has empty fields.

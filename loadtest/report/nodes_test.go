@@ -7,7 +7,7 @@ import (
 )
 
 // TestNodeSeriesCSV reads one storm, two nodes a and b with b drained, as
-// scripts/loadtest.sh writes it, and as files from before the subscriptions
+// loadtest/run writes it, and as files from before the subscriptions
 // column was added: a node that did not answer has empty fields, and a line
 // cut short when the sampler stopped is skipped.
 func TestNodeSeriesCSV(t *testing.T) {

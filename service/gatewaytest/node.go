@@ -170,6 +170,24 @@ func (n *Node) Close() error {
 	}
 }
 
+// ExitCode waits for the current run of the node to exit and returns its
+// exit code (-1 for a child ended by a signal).
+func (n *Node) ExitCode() int {
+	<-n.cur.done
+	return n.cur.code
+}
+
+// Relaunch is Restart for a node that Launch started, once it has exited:
+// the same arguments and addresses, and the error instead of a failed test.
+func (n *Node) Relaunch() error {
+	select {
+	case <-n.cur.done:
+	default:
+		return errors.New("gatewaytest: Relaunch of a node that still runs")
+	}
+	return n.launch(listenArgs(n.Client, n.API, n.Admin))
+}
+
 // Restart stops the node if it still runs and starts it again with the same
 // arguments and environment, on the same addresses, so that clients can
 // reconnect where they were.

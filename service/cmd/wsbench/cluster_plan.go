@@ -32,9 +32,7 @@ func (c *clusterConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.singleRates, "single-rates", "20", "cluster single part: rates with -conns subscribers, one node through Redis")
 	fs.IntVar(&c.periodicConns, "periodic-conns", 5000, "cluster periodic part: idle subscribers on node B")
 	fs.DurationVar(&c.periodic, "periodic", 30*time.Second, "cluster periodic part: how long the Redis traffic of idle subscribers is counted")
-	fs.Float64Var(&c.quiet.Load, "quiet-load", 0.8, "cluster: before each run, wait for a 1-minute load average below this")
-	fs.DurationVar(&c.quiet.Max, "quiet-max", 10*time.Minute, "cluster: longest wait for a quiet machine; then the run goes ahead, marked quiet:false")
-	fs.DurationVar(&c.quiet.Every, "quiet-every", 15*time.Second, "cluster: how often the load average is checked while waiting")
+	c.quiet.Register(fs, "cluster", "before each run")
 	fs.IntVar(&c.pprofSeconds, "pprof-seconds", 0, "cluster: CPU-profile the nodes of every run for this many seconds from the window's start (keep it under -duration); 0: none")
 	fs.StringVar(&c.profileDir, "profile-dir", "", "cluster: where the profiles go (default: a new temporary directory)")
 }

@@ -17,7 +17,7 @@ const importPath = "github.com/wsgateway/wsgateway/service/gatewaytest/redistest
 
 // loadTools are the commands besides tests that may import it: they start
 // their own Redis (through Run), and are never part of the gateway.
-var loadTools = []string{filepath.Join("service", "cmd", "wsbench")}
+var loadTools = []string{filepath.Join("service", "cmd", "wsbench"), filepath.Join("loadtest", "run")}
 
 func TestNotImportedByProductionCode(t *testing.T) {
 	root := moduleRoot(t)
