@@ -32,7 +32,7 @@ type runner struct {
 	lbAPI   string
 	lbLogs  *os.File
 	record  record
-	closers []func() error
+	closers gatewaytest.Closers
 }
 
 // nodeName is node i's id (0-based i): lt-node1..3, as the results name them.
@@ -116,7 +116,7 @@ func (r *runner) startCluster() error {
 	if r.redis, err = redistest.Run(redistest.Options{}); err != nil {
 		return err
 	}
-	r.closers = append(r.closers, r.redis.Close)
+	r.closers.Add(r.redis.Close)
 	r.log.Info("redis-server ready", "pid", r.redis.PID(), "addr", r.redis.Addr)
 	for i := range r.nodes {
 		if err := r.startNode(i); err != nil {
@@ -151,7 +151,7 @@ func (r *runner) startNode(i int) error {
 		return fmt.Errorf("%s: %w", nodeName(i), err)
 	}
 	r.nodes[i] = n
-	r.closers = append(r.closers, func() error { return r.closeNode(i) })
+	r.closers.Add(func() error { return r.closeNode(i) })
 	r.log.Info("gateway ready", "node", nodeName(i), "pid", n.PID(), "client", n.Client, "admin", n.Admin)
 	return nil
 }
@@ -182,7 +182,7 @@ func (r *runner) startLB() error {
 	if r.lbLogs, err = os.Create(filepath.Join(r.logDir, "haproxy.log")); err != nil {
 		return err
 	}
-	r.closers = append(r.closers, r.lbLogs.Close)
+	r.closers.Add(r.lbLogs.Close)
 	var nodes [3]lb.Backend
 	for i, n := range r.nodes {
 		nodes[i] = lb.Backend{WS: n.Client, API: n.API, Admin: n.Admin}
@@ -192,18 +192,14 @@ func (r *runner) startLB() error {
 	if err != nil {
 		return err
 	}
-	r.closers = append(r.closers, r.lb.Close)
+	r.closers.Add(r.lb.Close)
 	r.log.Info("3 nodes behind HAProxy", "pid", r.lb.PID(), "clients", "ws://"+r.lbWS+"/ws", "api", "http://"+r.lbAPI)
 	return nil
 }
 
 // close stops what startCluster started, newest first, each by its PID.
 func (r *runner) close() {
-	var errs []error
-	for i := len(r.closers) - 1; i >= 0; i-- {
-		errs = append(errs, r.closers[i]())
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := r.closers.Close(); err != nil {
 		r.log.Warn("stop", "err", err)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,8 +29,8 @@ type cluster struct {
 	redis  *redistest.Server
 	nodes  map[string]*gatewaytest.Node
 	w      *watched
-	closer []func() error // newest last
-	prof   *profiler      // nil without -pprof-seconds
+	closer gatewaytest.Closers
+	prof   *profiler // nil without -pprof-seconds
 }
 
 // runCluster measures the cluster mode (--redis-url), as docs/benchmarks.md
@@ -78,7 +77,7 @@ func (c *cluster) start(needC bool) error {
 	if c.redis, err = redistest.Run(redistest.Options{}); err != nil {
 		return err
 	}
-	c.closer = append(c.closer, c.redis.Close)
+	c.closer.Add(c.redis.Close)
 	c.log.Info("redis-server ready", "pid", c.redis.PID(), "addr", c.redis.Addr, "dir", c.redis.Dir)
 	if c.prof, err = newProfiler(c.cfg.cluster); err != nil {
 		return err
@@ -100,7 +99,7 @@ func (c *cluster) start(needC bool) error {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
 		c.nodes[name] = n
-		c.closer = append(c.closer, n.Close)
+		c.closer.Add(n.Close)
 		c.log.Info("gateway ready", "node", name, "pid", n.PID(), "client", n.Client, "api", n.API, "admin", n.Admin)
 	}
 	c.w = &watched{redis: c.redis.Client(), redisPID: c.redis.PID(), names: []string{"A", "B"}, nodes: c.nodes}
@@ -109,11 +108,7 @@ func (c *cluster) start(needC bool) error {
 
 // close stops what start started, newest first, each by its PID.
 func (c *cluster) close() {
-	var errs []error
-	for i := len(c.closer) - 1; i >= 0; i-- {
-		errs = append(errs, c.closer[i]())
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := c.closer.Close(); err != nil {
 		c.log.Warn("cluster: stop", "err", err)
 	}
 }
