@@ -73,9 +73,10 @@ deps: ## install what tests need beyond Go (redis-server, redis-sentinel, promet
 # stripped, version-stamped. The Dockerfile's build line matches it.
 go_build = CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/$(1) ./service/cmd/$(1)
 
-build: ## build bin/wsgateway and bin/wsbench (static, version-stamped)
+build: ## build bin/wsgateway, bin/wsbench and bin/testenv (static, version-stamped)
 	$(call go_build,wsgateway)
 	$(call go_build,wsbench)
+	$(call go_build,testenv)
 
 # run builds only the gateway, so a broken load tool never blocks it.
 run: ## build and run one node in --dev mode: no Redis, no auth, ports 8080/8081/9090

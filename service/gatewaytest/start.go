@@ -34,6 +34,12 @@ type Options struct {
 	InProcess bool
 	// Race builds the binary with the race detector (see BuildOptions).
 	Race bool
+	// Bin is a gateway binary to run instead of building one (a tool that
+	// was handed bin/wsgateway, such as testenv); empty: Binary/Build's.
+	Bin string
+	// Logs, when set, also receives the node's log as it is written (a
+	// tool streaming it to its stderr); Node.Logs keeps it regardless.
+	Logs io.Writer
 }
 
 // Start runs a node and returns once it logged its addresses and /readyz
@@ -42,9 +48,12 @@ type Options struct {
 // binary, and so skips the test under -short.
 func Start(t testing.TB, opts Options) *Node {
 	t.Helper()
-	n := &Node{t: t, opts: opts, Logs: &Buffer{}}
+	n := &Node{t: t, opts: opts, Logs: &Buffer{tee: opts.Logs}}
 	if !opts.InProcess {
-		n.bin = Binary(t, BuildOptions{Race: opts.Race})
+		n.bin = opts.Bin
+		if n.bin == "" {
+			n.bin = Binary(t, BuildOptions{Race: opts.Race})
+		}
 	}
 	t.Cleanup(n.cleanup)
 	if err := n.launch(listenArgs("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0")); err != nil {
@@ -58,13 +67,16 @@ func Start(t testing.TB, opts Options) *Node {
 // the caller ends the node with Close. The methods that take a testing.TB,
 // and Stop and Restart, are for nodes that Start started.
 func Launch(opts Options) (*Node, error) {
-	n := &Node{opts: opts, Logs: &Buffer{}}
+	n := &Node{opts: opts, Logs: &Buffer{tee: opts.Logs}}
 	if !opts.InProcess {
-		bin, err := Build(BuildOptions{Race: opts.Race})
-		if err != nil {
-			return nil, err
+		n.bin = opts.Bin
+		if n.bin == "" {
+			bin, err := Build(BuildOptions{Race: opts.Race})
+			if err != nil {
+				return nil, err
+			}
+			n.bin = bin
 		}
-		n.bin = bin
 	}
 	if err := n.launch(listenArgs("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0")); err != nil {
 		if n.cur != nil {

@@ -16,8 +16,10 @@ import (
 const importPath = "github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 
 // loadTools are the commands besides tests that may import it: they start
-// their own Redis (through Run), and are never part of the gateway.
-var loadTools = []string{filepath.Join("service", "cmd", "wsbench"), filepath.Join("loadtest", "run")}
+// their own Redis (through Run), and are never part of the gateway. testenv
+// starts it for the other languages' tests.
+var loadTools = []string{filepath.Join("service", "cmd", "wsbench"), filepath.Join("loadtest", "run"),
+	filepath.Join("service", "cmd", "testenv")}
 
 func TestNotImportedByProductionCode(t *testing.T) {
 	root := moduleRoot(t)
