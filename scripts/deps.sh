@@ -17,6 +17,13 @@
 #                     enables a haproxy service (its default config listens
 #                     nowhere); when this script installed the package, it
 #                     stops and disables that service too.
+#   chromium          the JavaScript client's browser tests (clients/js/test/
+#                     browser/) drive Debian's /usr/bin/chromium through
+#                     playwright-core; no browser can be downloaded here
+#   nodejs, npm       the JavaScript client's build and tests, only when there
+#                     is no `node` at all: the project's machines have Node 20
+#                     (with its npm) already, which Debian's packages must not
+#                     replace
 # Each entry is "how to detect it|Debian package". When something is missing
 # and we are root, it runs `apt-get update` once and installs every missing
 # package with --no-install-recommends; otherwise it stops and names the
@@ -32,7 +39,11 @@ needs=(
 	"command:promtool|prometheus"
 	"command:prometheus|prometheus"
 	"command:haproxy|haproxy"
+	"command:chromium|chromium"
 )
+if ! command -v node >/dev/null 2>&1; then
+	needs+=("command:node|nodejs" "command:npm|npm")
+fi
 
 present() {
 	local probe=$1
