@@ -1,0 +1,63 @@
+/**
+ * The connection behind a Client, as a small interface, so that something
+ * other than a WebSocket can stand in for it: the tabs feature's follower
+ * tab substitutes a link to the leader tab that holds the real socket.
+ *
+ * A Transport carries frames of one or more JSON lines separated by "\n".
+ * It calls open once, message per frame received, and close exactly once
+ * (also when it never opened); after close it calls nothing more.
+ */
+export interface Transport {
+  /** send writes one frame (one or more lines). */
+  send(frame: string): void;
+  /** close ends the connection; the handlers' close still follows. */
+  close(code: number, reason: string): void;
+}
+
+/** TransportHandlers receive a Transport's events. */
+export interface TransportHandlers {
+  open(): void;
+  message(frame: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** Dial opens a Transport to url. */
+export type Dial = (url: string, h: TransportHandlers) => Transport;
+
+/** WebSocketLike is the part of the WebSocket constructor the library uses (browsers' and the `ws` package's). */
+export interface WebSocketLike {
+  new (url: string, protocols?: string | string[]): {
+    onopen: ((e: any) => void) | null;
+    onmessage: ((e: { data: any }) => void) | null;
+    onclose: ((e: { code: number; reason: string }) => void) | null;
+    onerror: ((e: any) => void) | null;
+    send(data: string): void;
+    close(code?: number, reason?: string): void;
+  };
+}
+
+/** SUBPROTOCOL is the protocol version the library speaks. */
+export const SUBPROTOCOL = "wsgateway.v1";
+
+/** webSocketDial is the default Dial: one WebSocket per connection. */
+export function webSocketDial(WS: WebSocketLike): Dial {
+  return (url, h) => {
+    const ws = new WS(url, SUBPROTOCOL);
+    ws.onopen = () => h.open();
+    ws.onmessage = (e) => h.message(String(e.data));
+    ws.onclose = (e) => h.close(e.code, e.reason);
+    ws.onerror = () => {}; // a close event always follows
+    return {
+      send: (f) => ws.send(f),
+      close: (code, reason) => {
+        ws.onopen = ws.onmessage = ws.onclose = null;
+        try {
+          ws.close(code, reason);
+        } catch {
+          // closing a socket that is still opening throws in some runtimes
+        }
+        h.close(code, reason);
+      },
+    };
+  };
+}
