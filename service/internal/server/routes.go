@@ -4,12 +4,21 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/wsgateway/wsgateway/service/internal/demo"
 )
 
-// clientRoutes is the client port: the WebSocket endpoint only.
+// clientRoutes is the client port: the WebSocket endpoint, and in --dev
+// the demo chat page at / (with the JavaScript client beside it). Without
+// --dev everything but /ws stays the mux's 404: production serves no page.
 func (s *Server) clientRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.handleUpgrade)
+	if s.cfg.Dev {
+		page := demo.Handler()
+		mux.Handle("GET /{$}", page)
+		mux.Handle("GET /wsgateway.min.js", page)
+	}
 	return mux
 }
 
