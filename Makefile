@@ -55,7 +55,7 @@ RUN_ARGS ?=
 CONTAINER_ENGINE ?= docker
 IMAGE ?= wsgateway:$(VERSION)
 
-.PHONY: help deps build run test lint kube-score fuzz bench image clean k6 loadtest capacity-smoke
+.PHONY: help deps build run test test-js lint kube-score fuzz bench image clean k6 loadtest capacity-smoke
 
 help: ## list the targets
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -66,7 +66,7 @@ help: ## list the targets
 	@echo 'Variables: VERSION=$(VERSION) FUZZTIME=$(FUZZTIME) TEST_FUZZTIME=$(TEST_FUZZTIME)'
 	@echo '           BENCH=$(BENCH) RUN_ARGS=$(RUN_ARGS) IMAGE=$(IMAGE) CONTAINER_ENGINE=$(CONTAINER_ENGINE)'
 
-deps: ## install what tests need beyond Go (redis-server, redis-sentinel, prometheus, haproxy, gcc for -race) when missing
+deps: ## install what tests need beyond Go (redis-server, redis-sentinel, prometheus, haproxy, chromium, gcc for -race) when missing
 	@bash scripts/deps.sh
 
 # go_build builds ./service/cmd/$(1) into bin/$(1): static, no local paths,
@@ -84,9 +84,19 @@ run: ## build and run one node in --dev mode: no Redis, no auth, ports 8080/8081
 	$(BIN)/wsgateway --dev $(RUN_ARGS)
 
 # k6 comes first: loadtest/gate_test.go runs it (and fails without it).
-test: deps k6 ## race-enabled tests of every package, then a short run of every fuzz target
+test: deps k6 ## race-enabled tests of every package, the JavaScript client's tests, then a short run of every fuzz target
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory test-js
 	$(call fuzz_each,$(TEST_FUZZTIME))
+
+# The JavaScript client's tests (node --test: unit, integration and
+# Chromium) start their gateways through bin/testenv, on bin/wsgateway, the
+# binaries built here; npm ci installs the committed lockfile's versions.
+test-js: deps ## the JavaScript client's tests (clients/js): unit, against real nodes, and in Chromium
+	$(call go_build,wsgateway)
+	$(call go_build,testenv)
+	cd clients/js && npm ci --no-audit --no-fund && \
+		WSG_TESTENV=$(BIN)/testenv WSG_GATEWAY=$(BIN)/wsgateway npm test
 
 lint: $(STATICCHECK) $(ACTIONLINT) ## gofmt, go vet, staticcheck, the Dockerfile's pins, actionlint on the workflows
 	@echo '==> gofmt -l'
