@@ -23,14 +23,13 @@ func TestAPINodesDuringRedisOutage(t *testing.T) {
 			if code != http.StatusOK {
 				return fmt.Sprintf("status %d %v, want 200", code, res)
 			}
+			ans := typed[nodesAnswer](t, res)
 			var got []string
-			list, _ := res["nodes"].([]any)
-			for _, n := range list {
-				m, _ := n.(map[string]any)
-				got = append(got, fmt.Sprint(m["node"], "/", m["zone"]))
+			for _, n := range ans.Nodes {
+				got = append(got, n.Node+"/"+n.Zone)
 			}
-			if res["degraded"] != wantDegraded || fmt.Sprint(got) != fmt.Sprint(wantNodes) {
-				return fmt.Sprintf("answer %v, want nodes %v and degraded %v", res, wantNodes, wantDegraded)
+			if ans.Degraded != wantDegraded || fmt.Sprint(got) != fmt.Sprint(wantNodes) {
+				return fmt.Sprintf("answer %s, want nodes %v and degraded %v", res, wantNodes, wantDegraded)
 			}
 			return ""
 		}

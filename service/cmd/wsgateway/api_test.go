@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // apiRoutes is one valid call of every API route.
@@ -26,14 +28,38 @@ var apiRoutes = []struct{ method, path, body string }{
 }
 
 // wantAPIError fails unless the answer is status with body
-// {"error":{"code":code,"message":"..."}}.
-func wantAPIError(t *testing.T, gotStatus int, body map[string]any, status int, code string) {
+// {"error":{"code":code,"message":"..."}} and nothing else (the strict
+// decode refuses any other field).
+func wantAPIError(t *testing.T, gotStatus int, body []byte, status int, code string) {
 	t.Helper()
-	e, _ := body["error"].(map[string]any)
-	msg, _ := e["message"].(string)
-	if gotStatus != status || e["code"] != code || msg == "" || len(body) != 1 {
-		t.Errorf("got %d %v, want %d {\"error\":{\"code\":%q,\"message\":...}}", gotStatus, body, status, code)
+	var e apiError
+	err := decodeStrict(body, &e)
+	if err != nil || gotStatus != status || e.Error.Code != code || e.Error.Message == "" {
+		t.Errorf("got %d %s (%v), want %d {\"error\":{\"code\":%q,\"message\":...}}", gotStatus, body, err, status, code)
 	}
+}
+
+// wantEmptyObject fails unless an API answer is 200 with the body {}.
+func wantEmptyObject(t *testing.T, code int, body []byte) {
+	t.Helper()
+	if got := strings.TrimSpace(string(body)); code != http.StatusOK || got != `{}` {
+		t.Errorf("got %d %s, want 200 {}", code, got)
+	}
+}
+
+// broadcastAnswer is the body of POST /api/v1/broadcast. The server's type
+// is internal to it; typed's strict decode fails on any field the two do not
+// share.
+type broadcastAnswer struct {
+	Results []broadcastResult `json:"results"`
+}
+
+// broadcastResult is one channel's outcome: its position, or its error.
+type broadcastResult struct {
+	Channel string          `json:"channel"`
+	Offset  *uint64         `json:"offset,omitempty"`
+	Epoch   string          `json:"epoch,omitempty"`
+	Error   *protocol.Error `json:"error,omitempty"`
 }
 
 func TestAPIKey(t *testing.T) {
@@ -56,8 +82,8 @@ func TestAPIKey(t *testing.T) {
 				}
 				code, _, body := apiRequest(t, g, r.method, r.path, h, r.body)
 				if tc.wantStatus == http.StatusOK {
-					if code != http.StatusOK || body["error"] != nil {
-						t.Errorf("got %d %v, want 200", code, body)
+					if code != http.StatusOK || apiErrCode(body) != "" {
+						t.Errorf("got %d %s, want 200", code, body)
 					}
 					return
 				}
@@ -83,7 +109,7 @@ func TestAPIWithoutKeyConfigured(t *testing.T) {
 					code, body := apiCall(t, g, r.method, r.path, key, r.body)
 					if tc.wantStatus == http.StatusOK {
 						if code != http.StatusOK {
-							t.Errorf("%s %s with key %q: got %d %v, want 200", r.method, r.path, key, code, body)
+							t.Errorf("%s %s with key %q: got %d %s, want 200", r.method, r.path, key, code, body)
 						}
 						continue
 					}
@@ -97,17 +123,17 @@ func TestAPIWithoutKeyConfigured(t *testing.T) {
 func TestAPIPublish(t *testing.T) {
 	g := startNode(t, authArgs...)
 	w := connected(t, g, token(t, "bob", time.Hour, []string{"chat:*"}, nil))
-	epoch := w.result(w.call(map[string]any{"op": "subscribe", "channel": "chat:api"}))["epoch"]
+	epoch := resultOf[protocol.SubscribeResult](t, w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:api"})).Epoch
 
 	for _, tc := range []struct {
 		name, body string
-		want       map[string]any // nil: 400 bad_request
+		want       *protocol.Position // nil: 400 bad_request
 		push       bool
 	}{
-		{"publish", `{"channel":"chat:api","data":{"a":1}}`, map[string]any{"offset": float64(1), "epoch": epoch}, true},
-		{"with a new idempotency key", `{"channel":"chat:api","data":{"a":2},"idempotency_key":"x"}`, map[string]any{"offset": float64(2), "epoch": epoch}, true},
-		{"same idempotency key again", `{"channel":"chat:api","data":{"a":3},"idempotency_key":"x"}`, map[string]any{"offset": float64(2), "epoch": epoch}, false},
-		{"unknown fields are ignored", `{"channel":"chat:api","data":{"a":4},"extra":true}`, map[string]any{"offset": float64(3), "epoch": epoch}, true},
+		{"publish", `{"channel":"chat:api","data":{"a":1}}`, &protocol.Position{Offset: 1, Epoch: epoch}, true},
+		{"with a new idempotency key", `{"channel":"chat:api","data":{"a":2},"idempotency_key":"x"}`, &protocol.Position{Offset: 2, Epoch: epoch}, true},
+		{"same idempotency key again", `{"channel":"chat:api","data":{"a":3},"idempotency_key":"x"}`, &protocol.Position{Offset: 2, Epoch: epoch}, false},
+		{"unknown fields are ignored", `{"channel":"chat:api","data":{"a":4},"extra":true}`, &protocol.Position{Offset: 3, Epoch: epoch}, true},
 		{"invalid channel", `{"channel":"a b","data":1}`, nil, false},
 		{"channel missing", `{"data":1}`, nil, false},
 		{"data missing", `{"channel":"chat:api"}`, nil, false},
@@ -122,16 +148,21 @@ func TestAPIPublish(t *testing.T) {
 				wantAPIError(t, code, res, http.StatusBadRequest, "bad_request")
 				return
 			}
-			if diff := cmp.Diff(tc.want, res); code != http.StatusOK || diff != "" {
-				t.Fatalf("status %d, result (-want +got):\n%s", code, diff)
+			if code != http.StatusOK {
+				t.Fatalf("status %d %s, want 200", code, res)
+			}
+			if diff := cmp.Diff(*tc.want, typed[protocol.Position](t, res)); diff != "" {
+				t.Fatalf("result (-want +got):\n%s", diff)
 			}
 			if !tc.push {
 				return
 			}
-			var sent struct{ Data any }
-			_ = json.Unmarshal([]byte(tc.body), &sent)
-			want := map[string]any{"push": "pub", "channel": "chat:api", "offset": tc.want["offset"],
-				"epoch": epoch, "data": sent.Data} // no user: an API publish
+			var sent struct{ Data json.RawMessage }
+			if err := json.Unmarshal([]byte(tc.body), &sent); err != nil {
+				t.Fatal(err)
+			}
+			// The data as sent, byte for byte (it is compact); no user: an API publish.
+			want := protocol.Message{Push: protocol.PushPub, Channel: "chat:api", Offset: tc.want.Offset, Epoch: epoch, Data: sent.Data}
 			if diff := cmp.Diff(want, w.next()); diff != "" {
 				t.Errorf("push (-want +got):\n%s", diff)
 			}
@@ -143,36 +174,35 @@ func TestAPIPublish(t *testing.T) {
 func TestAPIBroadcast(t *testing.T) {
 	g := startNode(t, authArgs...)
 	w := connected(t, g, token(t, "bob", time.Hour, []string{"b:*"}, nil))
-	epochs := map[string]any{}
+	epochs := map[string]string{}
 	for _, ch := range []string{"b:1", "b:2"} {
-		epochs[ch] = w.result(w.call(map[string]any{"op": "subscribe", "channel": ch}))["epoch"]
+		epochs[ch] = resultOf[protocol.SubscribeResult](t, w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: ch})).Epoch
 	}
 	apiPublish(t, g, "k", "b:2", `"earlier"`)
-	if p := w.next(); num(p["offset"]) != 1 {
-		t.Fatalf("want the earlier push on b:2, got %v", p)
+	if p := w.next(); p.Offset != 1 {
+		t.Fatalf("want the earlier push on b:2, got %s", show(p))
 	}
 
 	code, res := apiCall(t, g, "POST", "/api/v1/broadcast", "k", `{"channels":["b:1","b:2","bad channel"],"data":{"x":1}}`)
 	if code != http.StatusOK {
 		t.Fatalf("broadcast: %d %v", code, res)
 	}
-	results, _ := res["results"].([]any)
-	var badMsg any
-	if len(results) == 3 {
-		e, _ := results[2].(map[string]any)["error"].(map[string]any)
-		badMsg = e["message"]
+	got := typed[broadcastAnswer](t, res)
+	var badMsg string
+	if len(got.Results) == 3 && got.Results[2].Error != nil {
+		badMsg = got.Results[2].Error.Message
 	}
-	want := map[string]any{"results": []any{
-		map[string]any{"channel": "b:1", "offset": float64(1), "epoch": epochs["b:1"]},
-		map[string]any{"channel": "b:2", "offset": float64(2), "epoch": epochs["b:2"]},
-		map[string]any{"channel": "bad channel", "error": map[string]any{"code": "bad_request", "message": badMsg}},
+	want := broadcastAnswer{Results: []broadcastResult{
+		{Channel: "b:1", Offset: new(uint64(1)), Epoch: epochs["b:1"]},
+		{Channel: "b:2", Offset: new(uint64(2)), Epoch: epochs["b:2"]},
+		{Channel: "bad channel", Error: &protocol.Error{Code: protocol.CodeBadRequest, Message: badMsg}},
 	}}
-	if diff := cmp.Diff(want, res); diff != "" || badMsg == "" {
-		t.Fatalf("broadcast result (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, got); diff != "" || badMsg == "" {
+		t.Fatalf("broadcast result %s (-want +got):\n%s", res, diff)
 	}
-	for _, want := range []map[string]any{
-		{"push": "pub", "channel": "b:1", "offset": float64(1), "epoch": epochs["b:1"], "data": map[string]any{"x": float64(1)}},
-		{"push": "pub", "channel": "b:2", "offset": float64(2), "epoch": epochs["b:2"], "data": map[string]any{"x": float64(1)}},
+	for _, want := range []protocol.Message{
+		{Push: protocol.PushPub, Channel: "b:1", Offset: 1, Epoch: epochs["b:1"], Data: json.RawMessage(`{"x":1}`)},
+		{Push: protocol.PushPub, Channel: "b:2", Offset: 2, Epoch: epochs["b:2"], Data: json.RawMessage(`{"x":1}`)},
 	} {
 		if diff := cmp.Diff(want, w.next()); diff != "" {
 			t.Errorf("push (-want +got):\n%s", diff)
@@ -200,15 +230,13 @@ func TestAPIDisconnect(t *testing.T) {
 	bob := connected(t, g, token(t, "bob", time.Hour, nil, nil))
 
 	code, res := apiCall(t, g, "POST", "/api/v1/disconnect", "k", `{"user":"alice"}`)
-	if diff := cmp.Diff(map[string]any{}, res); code != http.StatusOK || diff != "" {
-		t.Fatalf("disconnect: status %d, result (-want +got):\n%s", code, diff)
-	}
+	wantEmptyObject(t, code, res)
 	for i, w := range []*wsConn{alice1, alice2} {
 		if code := w.closed(5 * time.Second); code != 4003 {
 			t.Errorf("alice's connection %d: close code %d, want 4003", i+1, code)
 		}
 	}
-	bob.result(bob.call(map[string]any{"op": "ping"})) // another user's connection stays
+	bob.result(bob.call(protocol.Command{Op: protocol.OpPing})) // another user's connection stays
 
 	for _, tc := range []struct {
 		name, body string
@@ -221,9 +249,7 @@ func TestAPIDisconnect(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			code, res := apiCall(t, g, "POST", "/api/v1/disconnect", "k", tc.body)
 			if tc.status == http.StatusOK {
-				if diff := cmp.Diff(map[string]any{}, res); code != http.StatusOK || diff != "" {
-					t.Errorf("status %d, result (-want +got):\n%s", code, diff)
-				}
+				wantEmptyObject(t, code, res)
 				return
 			}
 			wantAPIError(t, code, res, tc.status, "bad_request")
@@ -237,16 +263,16 @@ func TestAPIPresence(t *testing.T) {
 	alice, a := connectedAs(t, g, token(t, "alice", time.Hour, perm, nil))
 	bob, b := connectedAs(t, g, token(t, "bob", time.Hour, perm, nil))
 	for _, w := range []*wsConn{alice, bob} {
-		w.result(w.call(map[string]any{"op": "subscribe", "channel": "chat:pr"}))
+		w.result(w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:pr"}))
 	}
 	for _, tc := range []struct {
 		name, query string
-		want        []any // nil: 400 bad_request
+		want        []protocol.ClientInfo // nil: 400 bad_request
 	}{
-		{"two subscribers", "channel=chat:pr", sortedClientsAny(
-			map[string]any{"user": "alice", "client": a.Client, "node": "test-node"},
-			map[string]any{"user": "bob", "client": b.Client, "node": "test-node"})},
-		{"nobody subscribed", "channel=chat:empty", []any{}},
+		{"two subscribers", "channel=chat:pr", sortedClients([]protocol.ClientInfo{
+			{User: "alice", Client: a.Client, Node: "test-node"},
+			{User: "bob", Client: b.Client, Node: "test-node"}})},
+		{"nobody subscribed", "channel=chat:empty", []protocol.ClientInfo{}},
 		{"channel missing", "", nil},
 		{"invalid channel", "channel=" + url.QueryEscape("a b"), nil},
 	} {
@@ -256,41 +282,36 @@ func TestAPIPresence(t *testing.T) {
 				wantAPIError(t, code, res, http.StatusBadRequest, "bad_request")
 				return
 			}
-			users, _ := res["users"].([]any)
-			got := map[string]any{"users": sortedClientsAny(users...)}
-			if diff := cmp.Diff(map[string]any{"users": tc.want}, got); code != http.StatusOK || diff != "" || res["users"] == nil {
-				t.Errorf("status %d, result (-want +got):\n%s", code, diff)
+			if code != http.StatusOK {
+				t.Fatalf("status %d %s, want 200", code, res)
+			}
+			got := typed[protocol.PresenceResult](t, res) // users is a list, never null
+			got.Users = sortedClients(got.Users)
+			want := protocol.PresenceResult{Users: tc.want, Count: len(tc.want)}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("result (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-// sortedClientsAny is sortedClients as a []any, never nil.
-func sortedClientsAny(list ...any) []any {
-	out := []any{}
-	for _, m := range sortedClients(list) {
-		out = append(out, m)
-	}
-	return out
-}
-
 func TestAPIHistory(t *testing.T) {
 	g := startNode(t, authArgs...)
-	var epoch any
+	var epoch string
 	for n := 1; n <= 3; n++ {
-		epoch = apiPublish(t, g, "k", "chat:hist", fmt.Sprintf(`{"n":%d}`, n))["epoch"]
+		epoch = apiPublish(t, g, "k", "chat:hist", fmt.Sprintf(`{"n":%d}`, n)).Epoch
 	}
-	pubs := func(offsets ...int) []any {
-		out := []any{}
+	pubs := func(offsets ...int) protocol.Publications {
+		out := protocol.Publications{}
 		for _, n := range offsets {
-			out = append(out, map[string]any{"channel": "chat:hist", "offset": float64(n), "epoch": epoch,
-				"data": map[string]any{"n": float64(n)}})
+			out = append(out, &protocol.Publication{Channel: "chat:hist", Offset: uint64(n), Epoch: epoch,
+				Data: fmt.Appendf(nil, `{"n":%d}`, n)})
 		}
 		return out
 	}
 	for _, tc := range []struct {
 		name, query string
-		want        []any // nil: 400 bad_request
+		want        protocol.Publications // nil: 400 bad_request
 	}{
 		{"everything", "", pubs(1, 2, 3)},
 		{"since is exclusive", "&since=1", pubs(2, 3)},
@@ -308,9 +329,12 @@ func TestAPIHistory(t *testing.T) {
 				wantAPIError(t, code, res, http.StatusBadRequest, "bad_request")
 				return
 			}
-			want := map[string]any{"offset": float64(3), "epoch": epoch, "publications": tc.want}
-			if diff := cmp.Diff(want, res); code != http.StatusOK || diff != "" {
-				t.Errorf("status %d, result (-want +got):\n%s", code, diff)
+			if code != http.StatusOK {
+				t.Fatalf("status %d %s, want 200", code, res)
+			}
+			want := protocol.HistoryResult{Offset: 3, Epoch: epoch, Publications: tc.want}
+			if diff := cmp.Diff(want, typed[protocol.HistoryResult](t, res)); diff != "" {
+				t.Errorf("result (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -326,25 +350,27 @@ func TestAPINodes(t *testing.T) {
 	bob := connected(t, g, token(t, "bob", time.Hour, []string{"chat:*"}, nil))
 	dial(t, g, nil) // upgraded but never sent connect: not a connected client
 	for _, ch := range []string{"chat:1", "chat:2"} {
-		alice.result(alice.call(map[string]any{"op": "subscribe", "channel": ch}))
+		alice.result(alice.call(protocol.Command{Op: protocol.OpSubscribe, Channel: ch}))
 	}
-	bob.result(bob.call(map[string]any{"op": "subscribe", "channel": "chat:1"}))
+	bob.result(bob.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:1"}))
 
 	nodes := func(conns, subs int) string {
 		code, res := apiCall(t, g, "GET", "/api/v1/nodes", "k", "")
-		list, _ := res["nodes"].([]any)
-		var uptime any
-		if len(list) == 1 {
-			uptime = list[0].(map[string]any)["uptime_seconds"]
+		if code != http.StatusOK {
+			return fmt.Sprintf("status %d %s, want 200", code, res)
 		}
-		if u, ok := uptime.(float64); !ok || u < 0 {
-			return fmt.Sprintf("uptime_seconds %v, want a number >= 0", uptime)
+		got := typed[nodesAnswer](t, res) // every field present, no other
+		var uptime int64 = -1
+		if len(got.Nodes) == 1 {
+			uptime = got.Nodes[0].UptimeSeconds
 		}
-		want := map[string]any{"nodes": []any{map[string]any{"node": "test-node", "zone": "eu-1a",
-			"connections": float64(conns), "subscriptions": float64(subs), "uptime_seconds": uptime}},
-			"degraded": false}
-		if diff := cmp.Diff(want, res); code != http.StatusOK || diff != "" {
-			return fmt.Sprintf("status %d, nodes (-want +got):\n%s", code, diff)
+		if uptime < 0 {
+			return fmt.Sprintf("nodes %s: want one node with uptime_seconds >= 0", res)
+		}
+		want := nodesAnswer{Nodes: []protocol.NodeInfo{{Node: "test-node", Zone: "eu-1a",
+			Connections: conns, Subscriptions: subs, UptimeSeconds: uptime}}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			return fmt.Sprintf("nodes (-want +got):\n%s", diff)
 		}
 		return ""
 	}
@@ -389,7 +415,7 @@ func TestAPIRoutingErrors(t *testing.T) {
 func TestAPIPrettyPrintedDataIsOneLine(t *testing.T) {
 	g := startNode(t, authArgs...)
 	w := connected(t, g, token(t, "bob", time.Hour, []string{"chat:*"}, nil))
-	w.result(w.call(map[string]any{"op": "subscribe", "channel": "chat:pretty"}))
+	w.result(w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:pretty"}))
 	const pretty = "{\r\n  \"text\": \"two\\nlines\",\n  \"list\": [\n    1,\n    2\n  ]\n}"
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, []byte(pretty)); err != nil {
@@ -401,7 +427,7 @@ func TestAPIPrettyPrintedDataIsOneLine(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if code, res := apiCall(t, g, "POST", tc.path, "k", tc.body); code != http.StatusOK {
-				t.Fatalf("%d %v", code, res)
+				t.Fatalf("%d %s", code, res)
 			}
 			line := w.nextRaw(5 * time.Second) // one '\n'-separated line of a frame
 			var p struct {
@@ -417,8 +443,7 @@ func TestAPIPrettyPrintedDataIsOneLine(t *testing.T) {
 		})
 	}
 	code, res := apiCall(t, g, "GET", "/api/v1/history?channel=chat:pretty", "k", "")
-	pubs, _ := res["publications"].([]any)
-	if code != http.StatusOK || len(pubs) != 2 {
-		t.Fatalf("history: %d %v", code, res)
+	if code != http.StatusOK || len(typed[protocol.HistoryResult](t, res).Publications) != 2 {
+		t.Fatalf("history: %d %s", code, res)
 	}
 }

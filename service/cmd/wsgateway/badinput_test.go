@@ -6,9 +6,12 @@ package main
 // after three malformed frames in a row.
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 func TestMalformedCommandGetsBadRequest(t *testing.T) {
@@ -56,21 +59,29 @@ func TestMalformedCommandGetsBadRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := connected(t, g, "")
 			w.send(tc.frame)
-			m := w.next()
+			raw := w.nextRaw(5 * time.Second)
+			m := decode(t, raw)
 			if code := errCode(m); code != "bad_request" {
-				t.Fatalf("want a bad_request error, got %v", m)
+				t.Fatalf("want a bad_request error, got %s", raw)
 			}
-			id, hasID := m["id"]
+			// Message cannot tell an id of 0 from none: read the id's presence
+			// from the line itself.
+			var has struct {
+				ID *json.RawMessage `json:"id"`
+			}
+			if err := json.Unmarshal(raw, &has); err != nil {
+				t.Fatal(err)
+			}
 			switch {
-			case tc.id == 0 && hasID:
-				t.Errorf("reply has id %v; want none (the id was not readable)", id)
-			case tc.id != 0 && num(id) != tc.id:
-				t.Errorf("reply id %v, want %d", id, tc.id)
+			case tc.id == 0 && has.ID != nil:
+				t.Errorf("reply %s has an id; want none (the id was not readable)", raw)
+			case tc.id != 0 && m.ID != tc.id:
+				t.Errorf("reply %s: id %d, want %d", raw, m.ID, tc.id)
 			}
-			if _, ok := m["result"]; ok {
-				t.Errorf("error reply also has a result: %v", m)
+			if m.Result != nil {
+				t.Errorf("error reply also has a result: %s", raw)
 			}
-			w.result(w.call(map[string]any{"op": "ping"})) // still open
+			w.result(w.call(protocol.Command{Op: protocol.OpPing})) // still open
 		})
 	}
 }
@@ -116,10 +127,10 @@ func TestMalformedFramesInARow(t *testing.T) {
 					// good and the good half of mixed are answered;
 					// everything else gets an error.
 					m := w.next()
-					if id := num(m["id"]); id == 6 || id == 7 {
+					if m.ID == 6 || m.ID == 7 {
 						w.result(m)
-					} else if m["error"] == nil {
-						t.Fatalf("frame %d: want an error reply, got %v", i+1, m)
+					} else if m.Error == nil {
+						t.Fatalf("frame %d: want an error reply, got %s", i+1, show(m))
 					}
 				}
 			}
@@ -129,7 +140,7 @@ func TestMalformedFramesInARow(t *testing.T) {
 				}
 				return
 			}
-			w.result(w.call(map[string]any{"op": "ping"}))
+			w.result(w.call(protocol.Command{Op: protocol.OpPing}))
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // waitNoChannels waits until g's broker holds no channel.
@@ -31,16 +32,16 @@ func TestUnpublishedChannelsLeaveNoState(t *testing.T) {
 	var first string
 	for i := range n {
 		ch := fmt.Sprintf("churn:%d", i)
-		res := w.result(w.call(map[string]any{"op": "subscribe", "channel": ch}))
+		res := resultOf[protocol.SubscribeResult](t, w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: ch}))
 		if i == 0 {
-			first, _ = res["epoch"].(string)
+			first = res.Epoch
 		}
-		w.result(w.call(map[string]any{"op": "unsubscribe", "channel": ch}))
+		w.result(w.call(protocol.Command{Op: protocol.OpUnsubscribe, Channel: ch}))
 	}
 	waitNoChannels(t, g)
-	res := w.result(w.call(map[string]any{"op": "subscribe", "channel": "churn:0"}))
-	if epoch, _ := res["epoch"].(string); epoch == first || num(res["offset"]) != 0 {
-		t.Errorf("churn:0 subscribed again at offset %v in epoch %q, want offset 0 in a new epoch (old %q)", res["offset"], epoch, first)
+	res := resultOf[protocol.SubscribeResult](t, w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "churn:0"}))
+	if res.Epoch == first || res.Offset != 0 {
+		t.Errorf("churn:0 subscribed again at offset %d in epoch %q, want offset 0 in a new epoch (old %q)", res.Offset, res.Epoch, first)
 	}
 }
 
@@ -52,7 +53,7 @@ func TestPublishedChannelsExpireAfterMetaTTL(t *testing.T) {
 	for i := range n {
 		res := apiPublish(t, g, "", fmt.Sprintf("pub:%d", i), `{"n":1}`)
 		if i == 0 {
-			first, _ = res["epoch"].(string)
+			first = res.Epoch
 		}
 	}
 	// Reads do not keep a channel's position: only publications do.
@@ -64,15 +65,15 @@ func TestPublishedChannelsExpireAfterMetaTTL(t *testing.T) {
 		})
 	waitNoChannels(t, g)
 	res := apiPublish(t, g, "", "pub:0", `{"n":2}`)
-	if epoch, _ := res["epoch"].(string); num(res["offset"]) != 1 || epoch == first {
-		t.Errorf("pub:0 published again at %v in epoch %q, want offset 1 in a new epoch (old %q)", res["offset"], epoch, first)
+	if res.Offset != 1 || res.Epoch == first {
+		t.Errorf("pub:0 published again at %d in epoch %q, want offset 1 in a new epoch (old %q)", res.Offset, res.Epoch, first)
 	}
 }
 
 func TestHistoryMaxChannelsEvictsOldestIdle(t *testing.T) {
 	g := startNode(t, "--dev", "--history-max-channels", "3")
 	live := connected(t, g, "")
-	sub := live.result(live.call(map[string]any{"op": "subscribe", "channel": "b"}))
+	sub := resultOf[protocol.SubscribeResult](t, live.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "b"}))
 	for _, ch := range []string{"a", "b", "c"} {
 		apiPublish(t, g, "", ch, `{"on":"`+ch+`"}`)
 	}
@@ -81,11 +82,11 @@ func TestHistoryMaxChannelsEvictsOldestIdle(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	apiPublish(t, g, "", "a", `{"on":"a"}`)
 	apiPublish(t, g, "", "d", `{"on":"d"}`) // one too many: b goes
-	if m := live.next(); m["push"] != "pub" || m["channel"] != "b" || num(m["offset"]) != 1 || m["epoch"] != sub["epoch"] {
-		t.Fatalf("live subscriber of b got %v, want b's offset 1 in epoch %v", m, sub["epoch"])
+	if m := live.next(); m.Push != protocol.PushPub || m.Channel != "b" || m.Offset != 1 || m.Epoch != sub.Epoch {
+		t.Fatalf("live subscriber of b got %s, want b's offset 1 in epoch %s", show(m), sub.Epoch)
 	}
-	if off, epoch := position(t, g, "b"); off != 0 || epoch == sub["epoch"] {
-		t.Fatalf("b at offset %d in epoch %q after a fourth channel was published, want offset 0 in a new epoch (old %v)", off, epoch, sub["epoch"])
+	if off, epoch := position(t, g, "b"); off != 0 || epoch == sub.Epoch {
+		t.Fatalf("b at offset %d in epoch %q after a fourth channel was published, want offset 0 in a new epoch (old %s)", off, epoch, sub.Epoch)
 	}
 	for ch, want := range map[string]uint64{"a": 2, "c": 1, "d": 1} {
 		if off, _ := position(t, g, ch); off != want {
@@ -99,19 +100,18 @@ func TestHistoryMaxChannelsEvictsOldestIdle(t *testing.T) {
 	// A client that saw b's offset 1 is told to resync, not recovered into
 	// the new stream.
 	late := connected(t, g, "")
-	rec := late.result(late.call(map[string]any{"op": "subscribe", "channel": "b", "recover": true,
-		"offset": 1, "epoch": sub["epoch"]}))
-	if rec["recovered"] != false {
-		t.Errorf("recovery of b from offset 1 in its evicted epoch: %v, want recovered:false", rec)
+	rec := resultOf[protocol.SubscribeResult](t, late.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "b", Recover: true, Offset: 1, Epoch: sub.Epoch}))
+	if rec.Recovered {
+		t.Errorf("recovery of b from offset 1 in its evicted epoch: %+v, want recovered:false", rec)
 	}
 	// b's next publication starts the new epoch: the live subscriber, still
 	// in the old one, is told (unsub) instead of receiving it as offset 2.
 	res := apiPublish(t, g, "", "b", `{"on":"b again"}`)
-	if res["epoch"] == sub["epoch"] || num(res["offset"]) != 1 {
-		t.Errorf("b published again at %v in epoch %v, want offset 1 in a new epoch", res["offset"], res["epoch"])
+	if res.Epoch == sub.Epoch || res.Offset != 1 {
+		t.Errorf("b published again at %d in epoch %s, want offset 1 in a new epoch", res.Offset, res.Epoch)
 	}
-	if m := live.next(); m["push"] != "unsub" || m["channel"] != "b" {
-		t.Errorf("live subscriber of b got %v, want an unsub push", m)
+	if m := live.next(); m.Push != protocol.PushUnsub || m.Channel != "b" {
+		t.Errorf("live subscriber of b got %s, want an unsub push", show(m))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -47,10 +48,11 @@ type watcher struct {
 	ids  atomic.Uint64
 	wmu  sync.Mutex // one writer at a time
 
-	mu   sync.Mutex
-	sent map[uint64]map[string]any // commands by id
-	msgs []map[string]any
-	code int // close code (1006 without a close frame), once done
+	mu      sync.Mutex
+	sent    map[uint64]protocol.Command // commands by id
+	msgs    []protocol.Message
+	invalid []string // lines that were no protocol.Message, with why
+	code    int      // close code (1006 without a close frame), once done
 }
 
 // watch dials g and sends connect with tok ("": none). Test goroutine only.
@@ -60,14 +62,10 @@ func watch(t *testing.T, g *gw, tok string) *watcher {
 	if err != nil {
 		t.Fatalf("dial %s: %v (status %v)", g.Client, err, status(resp))
 	}
-	w := &watcher{c: c, done: make(chan struct{}), more: make(chan struct{}, 1), sent: map[uint64]map[string]any{}}
+	w := &watcher{c: c, done: make(chan struct{}), more: make(chan struct{}, 1), sent: map[uint64]protocol.Command{}}
 	go w.read()
 	t.Cleanup(func() { c.Close(); <-w.done })
-	cmd := map[string]any{"op": "connect"}
-	if tok != "" {
-		cmd["token"] = tok
-	}
-	w.must(t, cmd)
+	w.must(t, protocol.Command{Op: protocol.OpConnect, Token: tok})
 	return w
 }
 
@@ -87,12 +85,14 @@ func (w *watcher) read() {
 			return
 		}
 		for _, line := range bytes.Split(frame, []byte("\n")) {
-			var m map[string]any
-			if json.Unmarshal(line, &m) != nil {
-				m = map[string]any{"invalid": string(line)}
-			}
+			var m protocol.Message
+			err := decodeStrict(line, &m)
 			w.mu.Lock()
-			w.msgs = append(w.msgs, m)
+			if err != nil {
+				w.invalid = append(w.invalid, fmt.Sprintf("%q: %v", line, err))
+			} else {
+				w.msgs = append(w.msgs, m)
+			}
 			w.mu.Unlock()
 		}
 		w.wake()
@@ -109,71 +109,73 @@ func (w *watcher) wake() {
 }
 
 // call sends cmd with a fresh id and waits (5 s at most) for its reply.
-func (w *watcher) call(cmd map[string]any) (map[string]any, error) {
+func (w *watcher) call(cmd protocol.Command) (protocol.Message, error) {
 	id := w.ids.Add(1)
-	cmd["id"] = id
-	b, _ := json.Marshal(cmd)
+	cmd.ID = id
+	b, err := json.Marshal(cmd)
+	if err != nil {
+		return protocol.Message{}, fmt.Errorf("%s: encode: %w", cmd.Op, err)
+	}
 	w.mu.Lock()
 	w.sent[id] = cmd
 	w.mu.Unlock()
 	w.wmu.Lock()
 	_ = w.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	err := w.c.WriteMessage(websocket.TextMessage, b)
+	err = w.c.WriteMessage(websocket.TextMessage, b)
 	w.wmu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("%s: write: %w", cmd["op"], err)
+		return protocol.Message{}, fmt.Errorf("%s: write: %w", cmd.Op, err)
 	}
 	timeout := time.After(5 * time.Second)
 	for {
-		if reply := w.find(id); reply != nil {
+		if reply, ok := w.find(id); ok {
 			return reply, nil
 		}
 		select {
 		case <-w.more:
 		case <-w.done:
-			if reply := w.find(id); reply != nil {
+			if reply, ok := w.find(id); ok {
 				return reply, nil
 			}
-			return nil, fmt.Errorf("%s: connection closed before the reply", cmd["op"])
+			return protocol.Message{}, fmt.Errorf("%s: connection closed before the reply", cmd.Op)
 		case <-timeout:
-			return nil, fmt.Errorf("%s: no reply in 5s", cmd["op"])
+			return protocol.Message{}, fmt.Errorf("%s: no reply in 5s", cmd.Op)
 		}
 	}
 }
 
-// find returns the reply with id, or nil.
-func (w *watcher) find(id uint64) map[string]any {
+// find returns the reply with id, if it came.
+func (w *watcher) find(id uint64) (protocol.Message, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for i := len(w.msgs) - 1; i >= 0; i-- {
-		if v, ok := w.msgs[i]["id"].(float64); ok && uint64(v) == id {
-			return w.msgs[i]
+		if w.msgs[i].ID == id {
+			return w.msgs[i], true
 		}
 	}
-	return nil
+	return protocol.Message{}, false
 }
 
-// must calls cmd and returns its result, failing on an error reply. Test
-// goroutine only.
-func (w *watcher) must(t *testing.T, cmd map[string]any) map[string]any {
+// must calls cmd and returns its raw result, failing on an error reply.
+// Test goroutine only.
+func (w *watcher) must(t *testing.T, cmd protocol.Command) json.RawMessage {
 	t.Helper()
 	reply, err := w.call(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, ok := reply["result"].(map[string]any)
-	if !ok {
-		t.Fatalf("%v: want a result, got %v", cmd, reply)
+	if reply.Error != nil || reply.Result == nil {
+		t.Fatalf("%s %s: want a result, got %s", cmd.Op, cmd.Channel, show(reply))
 	}
-	return res
+	return reply.Result
 }
 
 // subscribeRetry subscribes (cmd is a subscribe command) and retries while
 // the answer is unavailable (Redis coming back, breaker open), for at most
 // 15 s. Test goroutine only.
-func (w *watcher) subscribeRetry(t *testing.T, cmd map[string]any) map[string]any {
+func (w *watcher) subscribeRetry(t *testing.T, cmd protocol.Command) protocol.SubscribeResult {
 	t.Helper()
-	var reply map[string]any
+	var reply protocol.Message
 	within(t, 15*time.Second, func() bool {
 		var err error
 		if reply, err = w.call(cmd); err != nil {
@@ -184,12 +186,8 @@ func (w *watcher) subscribeRetry(t *testing.T, cmd map[string]any) map[string]an
 		}
 		time.Sleep(100 * time.Millisecond) // a few tries a second, well within --command-rate
 		return false
-	}, func() string { return fmt.Sprintf("subscribe %v: %v", cmd["channel"], reply) })
-	res, ok := reply["result"].(map[string]any)
-	if !ok {
-		t.Fatalf("subscribe %v: %v", cmd["channel"], reply)
-	}
-	return res
+	}, func() string { return fmt.Sprintf("subscribe %s: %s", cmd.Channel, show(reply)) })
+	return resultOf[protocol.SubscribeResult](t, reply)
 }
 
 // closed waits up to timeout for the connection to end and returns its
@@ -205,33 +203,30 @@ func (w *watcher) closed(timeout time.Duration) int {
 	}
 }
 
-// snapshot returns what was received so far.
-func (w *watcher) snapshot() (msgs []map[string]any, sent map[uint64]map[string]any) {
+// snapshot returns what was received so far, the commands sent, and the
+// lines that were no protocol.Message.
+func (w *watcher) snapshot() (msgs []protocol.Message, sent map[uint64]protocol.Command, invalid []string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	sent = make(map[uint64]map[string]any, len(w.sent))
-	for id, c := range w.sent {
-		sent[id] = c
-	}
-	return slices.Clone(w.msgs), sent
+	return slices.Clone(w.msgs), maps.Clone(w.sent), slices.Clone(w.invalid)
 }
 
 // clusterHTTP bounds every API call a helper makes off the test goroutine.
 var clusterHTTP = &http.Client{Timeout: 10 * time.Second}
 
-// postJSON calls POST path on g's API without failing the test.
-func postJSON(g *gw, path, body string) (int, map[string]any, error) {
+// postJSON calls POST path on g's API without failing the test; it returns
+// the status and the body, checked to be JSON.
+func postJSON(g *gw, path, body string) (int, json.RawMessage, error) {
 	resp, err := clusterHTTP.Post("http://"+g.API+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	if !json.Valid(b) {
 		return resp.StatusCode, nil, fmt.Errorf("status %d, body %q is not JSON", resp.StatusCode, b)
 	}
-	return resp.StatusCode, m, nil
+	return resp.StatusCode, b, nil
 }
 
 // position returns ch's current offset and epoch, read through g's API.

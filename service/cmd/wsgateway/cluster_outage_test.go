@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // TestClusterRedisKilled kills Redis (SIGKILL) under a steady stream of
@@ -24,7 +25,7 @@ func TestClusterRedisKilled(t *testing.T) {
 	const ch = "outage:live"
 	told, resub := watch(t, b, ""), watch(t, c, "") // waits for the unsub; resubscribes at once
 	for _, w := range []*watcher{told, resub} {
-		w.must(t, map[string]any{"op": "subscribe", "channel": ch})
+		w.must(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch})
 	}
 	pub := startPublisher(t, a, []string{ch}, 10*time.Millisecond)
 	within(t, 10*time.Second, func() bool { return lastOffset(told, ch) >= 20 && lastOffset(resub, ch) >= 20 },
@@ -43,7 +44,7 @@ func TestClusterRedisKilled(t *testing.T) {
 		}
 	}
 	for _, w := range []*watcher{told, resub} {
-		w.must(t, map[string]any{"op": "ping"}) // the connections stay open
+		w.must(t, protocol.Command{Op: protocol.OpPing}) // the connections stay open
 	}
 
 	srv.Restart(t)
@@ -94,10 +95,10 @@ func recoverFrom(t *testing.T, w *watcher, ch string) {
 	t.Helper()
 	subs, _ := w.replay(ch)
 	last := subs[len(subs)-1]
-	w.must(t, map[string]any{"op": "unsubscribe", "channel": ch})
-	res := w.subscribeRetry(t, map[string]any{"op": "subscribe", "channel": ch, "recover": true, "offset": last.last(), "epoch": last.epoch})
-	if res["recovered"] != false || res["epoch"] == last.epoch {
-		t.Fatalf("recovery from %d in epoch %s after Redis restarted empty: %v, want recovered:false in a new epoch", last.last(), last.epoch, res)
+	w.must(t, protocol.Command{Op: protocol.OpUnsubscribe, Channel: ch})
+	res := w.subscribeRetry(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch, Recover: true, Offset: last.last(), Epoch: last.epoch})
+	if res.Recovered || res.Epoch == last.epoch {
+		t.Fatalf("recovery from %d in epoch %s after Redis restarted empty: %+v, want recovered:false in a new epoch", last.last(), last.epoch, res)
 	}
 }
 
@@ -161,22 +162,22 @@ func TestClusterRedisRestartWithData(t *testing.T) {
 	nodes := startCluster(t, srv, []string{"node-a", "node-b"})
 	a, b := nodes[0], nodes[1]
 	const ch = "aof:kept"
-	var epoch any
+	var epoch string
 	for i := 0; i < 5; i++ {
-		epoch = apiPublish(t, a, "", ch, fmt.Sprint(i))["epoch"]
+		epoch = apiPublish(t, a, "", ch, fmt.Sprint(i)).Epoch
 	}
 	srv.Kill()
 	srv.Restart(t)
 	w := watch(t, b, "")
-	res := w.subscribeRetry(t, map[string]any{"op": "subscribe", "channel": ch, "recover": true, "offset": 2, "epoch": epoch})
-	if res["recovered"] != false || res["epoch"] == epoch || num(res["offset"]) != 0 {
-		t.Fatalf("recovery after the restart: %v, want recovered:false at offset 0 in a new epoch (old %v)", res, epoch)
+	res := w.subscribeRetry(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch, Recover: true, Offset: 2, Epoch: epoch})
+	if res.Recovered || res.Epoch == epoch || res.Offset != 0 || len(res.Publications) != 0 {
+		t.Fatalf("recovery after the restart: %+v, want recovered:false at offset 0 in a new epoch (old %s)", res, epoch)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	publishWhenAvailable(ctx, t, a, ch)
 	within(t, 10*time.Second, func() bool { return lastOffset(w, ch) == 1 }, func() string { return "offset 1 not delivered live" })
-	if subs, violations := w.replay(ch); len(violations) > 0 || !equal(subs[0].offsets, seq(1, 1)) || subs[0].epoch != res["epoch"] {
+	if subs, violations := w.replay(ch); len(violations) > 0 || !equal(subs[0].offsets, seq(1, 1)) || subs[0].epoch != res.Epoch {
 		t.Fatalf("%v %s", violations, summary(subs))
 	}
 }
@@ -190,8 +191,8 @@ func publishWhenAvailable(ctx context.Context, t *testing.T, g *gw, ch string) {
 		if err == nil && code == http.StatusOK {
 			return
 		}
-		if errCode(res) != "unavailable" || ctx.Err() != nil {
-			t.Fatalf("publish after the restart: %d %v %v", code, res, err)
+		if apiErrCode(res) != protocol.CodeUnavailable || ctx.Err() != nil {
+			t.Fatalf("publish after the restart: %d %s %v", code, res, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wsgateway/wsgateway/service/client"
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // TestClusterRedisPaused stops Redis (SIGSTOP) in the middle of two streams
@@ -31,7 +32,7 @@ func TestClusterRedisPaused(t *testing.T) {
 	a, b := nodes[0], nodes[1]
 	const ch = "paused:stream"
 	sub := watch(t, b, "")
-	sub.must(t, map[string]any{"op": "subscribe", "channel": ch})
+	sub.must(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch})
 	goPub := startKeyedPublisher(t, "go", newGoPublish(t, a, ch))
 	apiPub := startKeyedPublisher(t, "api", apiKeyedPublish(a, ch))
 	progress := func(n int64) func() bool {
@@ -131,37 +132,36 @@ func apiKeyedPublish(g *gw, ch string) publishFunc {
 
 // historyData reads ch's whole history through g's API, page by page, and
 // returns the data of its publications in offset order.
-func historyData(t *testing.T, g *gw, ch string) []any {
+func historyData(t *testing.T, g *gw, ch string) []json.RawMessage {
 	t.Helper()
-	var out []any
+	var out []json.RawMessage
 	for since := uint64(0); ; {
 		path := fmt.Sprintf("/api/v1/history?channel=%s&since=%d&limit=1000", url.QueryEscape(ch), since)
 		code, res := apiCall(t, g, "GET", path, "", "")
-		pubs, _ := res["publications"].([]any)
 		if code != http.StatusOK {
-			t.Fatalf("history %s since %d: %d %v", ch, since, code, res)
+			t.Fatalf("history %s since %d: %d %s", ch, since, code, res)
 		}
+		pubs := typed[protocol.HistoryResult](t, res).Publications
 		if len(pubs) == 0 {
 			return out
 		}
 		for _, p := range pubs {
-			m, _ := p.(map[string]any)
-			if off := num(m["offset"]); off != since+1 {
-				t.Fatalf("history %s: offset %d after %d", ch, off, since)
+			if p.Offset != since+1 {
+				t.Fatalf("history %s: offset %d after %d", ch, p.Offset, since)
 			}
 			since++
-			out = append(out, m["data"])
+			out = append(out, p.Data)
 		}
 	}
 }
 
 // checkOnce: data holds each publication of every publisher exactly once.
-func checkOnce(t *testing.T, where string, data []any, pubs ...*keyedPublisher) {
+func checkOnce(t *testing.T, where string, data []json.RawMessage, pubs ...*keyedPublisher) {
 	t.Helper()
 	seen := map[string]int{}
 	for _, d := range data {
-		m, _ := d.(map[string]any)
-		seen[fmt.Sprintf("%v/%v", m["src"], m["n"])]++
+		v := typed[srcData](t, d)
+		seen[fmt.Sprintf("%s/%d", v.Src, v.N)]++
 	}
 	for _, p := range pubs {
 		for n := int64(0); n < p.done.Load(); n++ {

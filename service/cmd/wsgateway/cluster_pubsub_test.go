@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // TestClusterPubSubConnectionKilled: Redis drops the nodes' pub/sub
@@ -22,7 +23,7 @@ func TestClusterPubSubConnectionKilled(t *testing.T) {
 	var subs []*watcher
 	for _, g := range nodes {
 		w := watch(t, g, "")
-		w.must(t, map[string]any{"op": "subscribe", "channel": ch})
+		w.must(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch})
 		subs = append(subs, w)
 	}
 	pub := startPublisher(t, nodes[0], []string{ch}, 5*time.Millisecond)
@@ -85,7 +86,7 @@ func TestClusterQuietChannelAfterPartition(t *testing.T) {
 			b := startNode(t, "--dev", "--redis-url", "redis://"+link.l.Addr().String(), "--node-id", "node-b", "--history-size", "2")
 			const ch = "quiet:partition"
 			w := watch(t, b, "")
-			w.must(t, map[string]any{"op": "subscribe", "channel": ch})
+			w.must(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch})
 			publishN(t, a, ch, 3)
 			within(t, 5*time.Second, func() bool { return lastOffset(w, ch) == 3 }, func() string { return "no live delivery" })
 

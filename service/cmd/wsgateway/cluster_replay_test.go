@@ -1,19 +1,22 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // subRecord is one subscription to a channel as a client saw it: from the
 // subscribe reply to the unsub push or unsubscribe reply that ended it.
 type subRecord struct {
 	recovering, recovered bool
-	epoch                 string   // the reply's epoch
-	at                    uint64   // the reply's offset
-	offsets               []uint64 // recovered publications, then live ones
-	data                  []any    // their data, in the same order
-	ended                 string   // "unsub", "unsubscribe", or "" while live
+	epoch                 string            // the reply's epoch
+	at                    uint64            // the reply's offset
+	offsets               []uint64          // recovered publications, then live ones
+	data                  []json.RawMessage // their data, in the same order
+	ended                 string            // "unsub", "unsubscribe", or "" while live
 }
 
 // last is the position of the last publication the subscription delivered
@@ -32,42 +35,49 @@ func (s *subRecord) last() uint64 {
 // and none arrives outside a subscription. Each breach is returned as a
 // violation: a silent gap, a repeat, or a publication nobody was told about.
 func (w *watcher) replay(ch string) (subs []*subRecord, violations []string) {
-	msgs, sent := w.snapshot()
+	msgs, sent, invalid := w.snapshot()
 	var cur *subRecord
 	bad := func(format string, args ...any) { violations = append(violations, fmt.Sprintf(format, args...)) }
+	for _, line := range invalid {
+		bad("a line that is no protocol.Message: %s", line)
+	}
 	for i, m := range msgs {
 		switch {
-		case m["push"] == "pub" && m["channel"] == ch:
-			off, epoch := num(m["offset"]), m["epoch"]
+		case m.Push == protocol.PushPub && m.Channel == ch:
 			switch {
 			case cur == nil:
-				bad("message %d: publication %d outside any subscription", i, off)
-			case epoch != cur.epoch || off != cur.last()+1:
-				bad("message %d: publication %d (epoch %v) after %d (epoch %s) in one subscription", i, off, epoch, cur.last(), cur.epoch)
+				bad("message %d: publication %d outside any subscription", i, m.Offset)
+			case m.Epoch != cur.epoch || m.Offset != cur.last()+1:
+				bad("message %d: publication %d (epoch %s) after %d (epoch %s) in one subscription", i, m.Offset, m.Epoch, cur.last(), cur.epoch)
 			}
 			if cur != nil {
-				cur.offsets, cur.data = append(cur.offsets, off), append(cur.data, m["data"])
+				cur.offsets, cur.data = append(cur.offsets, m.Offset), append(cur.data, m.Data)
 			}
-		case m["push"] == "unsub" && m["channel"] == ch:
+		case m.Push == protocol.PushUnsub && m.Channel == ch:
 			if cur == nil {
 				bad("message %d: unsub outside any subscription", i)
 				continue
 			}
 			cur.ended, cur = "unsub", nil
-		case m["id"] != nil:
-			cmd := sent[num(m["id"])]
-			if cmd == nil || cmd["channel"] != ch || m["result"] == nil {
+		case m.ID != 0:
+			cmd, ok := sent[m.ID]
+			if !ok || cmd.Channel != ch || m.Result == nil {
 				continue
 			}
-			switch cmd["op"] {
-			case "subscribe":
+			switch cmd.Op {
+			case protocol.OpSubscribe:
 				if cur != nil {
 					bad("message %d: subscribed while a subscription was live", i)
 				}
+				var res protocol.SubscribeResult
+				if err := decodeStrict(m.Result, &res); err != nil {
+					bad("message %d: subscribe result %s: %v", i, m.Result, err)
+					continue
+				}
 				var v []string
-				cur, v = newSubRecord(cmd, m["result"].(map[string]any))
+				cur, v = newSubRecord(cmd, res)
 				subs, violations = append(subs, cur), append(violations, v...)
-			case "unsubscribe":
+			case protocol.OpUnsubscribe:
 				if cur != nil {
 					cur.ended, cur = "unsubscribe", nil
 				}
@@ -80,24 +90,21 @@ func (w *watcher) replay(ch string) (subs []*subRecord, violations []string) {
 // newSubRecord starts a subscription from its subscribe command and reply,
 // and checks the reply's publications: exactly the offsets after the
 // client's, up to the reply's offset, when recovered; none otherwise.
-func newSubRecord(cmd, res map[string]any) (*subRecord, []string) {
-	s := &subRecord{recovering: cmd["recover"] == true, recovered: res["recovered"] == true, at: num(res["offset"])}
-	s.epoch, _ = res["epoch"].(string)
-	pubs, _ := res["publications"].([]any)
+func newSubRecord(cmd protocol.Command, res protocol.SubscribeResult) (*subRecord, []string) {
+	s := &subRecord{recovering: cmd.Recover, recovered: res.Recovered, at: res.Offset, epoch: res.Epoch}
 	var offsets []uint64
-	for _, p := range pubs {
-		m, _ := p.(map[string]any)
-		offsets = append(offsets, num(m["offset"]))
-		s.data = append(s.data, m["data"])
+	for _, p := range res.Publications {
+		offsets = append(offsets, p.Offset)
+		s.data = append(s.data, p.Data)
 	}
 	s.offsets = offsets
 	var want []uint64
 	if s.recovered {
-		want = seq(uint64Of(cmd["offset"])+1, s.at)
+		want = seq(cmd.Offset+1, s.at)
 	}
 	if !equal(offsets, want) {
-		return s, []string{fmt.Sprintf("subscribe reply (recovered=%v, from %v, at %d) carried publications %v, want %v",
-			s.recovered, cmd["offset"], s.at, offsets, want)}
+		return s, []string{fmt.Sprintf("subscribe reply (recovered=%v, from %d, at %d) carried publications %v, want %v",
+			s.recovered, cmd.Offset, s.at, offsets, want)}
 	}
 	return s, nil
 }
@@ -113,20 +120,6 @@ func summary(subs []*subRecord) string {
 		fmt.Fprintf(&b, ", ended %q] ", s.ended)
 	}
 	return b.String()
-}
-
-// uint64Of reads a number from a decoded reply (float64) or from a command
-// a test built (an integer type).
-func uint64Of(v any) uint64 {
-	switch n := v.(type) {
-	case float64:
-		return uint64(n)
-	case uint64:
-		return n
-	case int:
-		return uint64(n)
-	}
-	return 0
 }
 
 // describe is w's subscriptions to ch and the violations, for failures.

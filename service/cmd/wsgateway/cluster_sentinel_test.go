@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // The Sentinel failover tests: a master, a replica and three sentinels, two
@@ -38,8 +40,8 @@ func TestClusterSentinelFailover(t *testing.T) {
 			t.Errorf("%s: epoch %s stayed across the failover", ch, old.Epoch)
 		}
 		res := run.recoverFrom(t, ch, old)
-		if res["recovered"] != false || res["epoch"] != newEpoch {
-			t.Errorf("%s: recovery from %d in the old epoch %s: %v, want recovered:false in %s", ch, old.Offset, old.Epoch, res, newEpoch)
+		if res.Recovered || res.Epoch != newEpoch {
+			t.Errorf("%s: recovery from %d in the old epoch %s: %+v, want recovered:false in %s", ch, old.Offset, old.Epoch, res, newEpoch)
 		}
 		checkPublications(t, ch, acked, res)
 		inHistory(t, run.nodes[0], ch, acked, newEpoch)
@@ -63,8 +65,8 @@ func TestClusterSentinelFailoverDurable(t *testing.T) {
 			t.Errorf("%s: epoch %s after the failover, want %s kept", ch, e, old.Epoch)
 		}
 		res := run.recoverFrom(t, ch, old)
-		if res["recovered"] != true {
-			t.Errorf("%s: recovery from %d in epoch %s: %v, want recovered:true", ch, old.Offset, old.Epoch, res)
+		if !res.Recovered {
+			t.Errorf("%s: recovery from %d in epoch %s: %+v, want recovered:true", ch, old.Offset, old.Epoch, res)
 		}
 		checkPublications(t, ch, acked, res)
 		if n := inHistory(t, run.nodes[0], ch, acked, old.Epoch); n != len(acked[ch]) {
@@ -101,7 +103,7 @@ func startSentinelRun(t *testing.T, extra ...string) *sentinelRun {
 	for _, g := range r.nodes {
 		w := watch(t, g, "")
 		for _, ch := range sentinelChannels {
-			w.must(t, map[string]any{"op": "subscribe", "channel": ch})
+			w.must(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch})
 		}
 		r.watchers = append(r.watchers, w)
 	}
@@ -171,10 +173,10 @@ func (r *sentinelRun) epochAfter(t *testing.T, ch string) string {
 }
 
 // recoverFrom subscribes a new client with recovery from p.
-func (r *sentinelRun) recoverFrom(t *testing.T, ch string, p pos) map[string]any {
+func (r *sentinelRun) recoverFrom(t *testing.T, ch string, p pos) protocol.SubscribeResult {
 	t.Helper()
 	w := watch(t, r.nodes[1], "")
-	return w.subscribeRetry(t, map[string]any{"op": "subscribe", "channel": ch, "recover": true, "offset": p.Offset, "epoch": p.Epoch})
+	return w.subscribeRetry(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch, Recover: true, Offset: p.Offset, Epoch: p.Epoch})
 }
 
 // checkWatchers: the subscribers saw every publication at most once, in
@@ -229,14 +231,12 @@ func checkAcked(t *testing.T, results []pubResult) map[string]map[pos]int {
 
 // checkPublications: the publications of a subscribe reply are the ones
 // acknowledged under their positions.
-func checkPublications(t *testing.T, ch string, acked map[string]map[pos]int, res map[string]any) {
+func checkPublications(t *testing.T, ch string, acked map[string]map[pos]int, res protocol.SubscribeResult) {
 	t.Helper()
-	pubs, _ := res["publications"].([]any)
-	for _, p := range pubs {
-		m, _ := p.(map[string]any)
-		key := pos{num(m["offset"]), fmt.Sprint(m["epoch"])}
-		if n, ok := acked[ch][key]; ok && dataN(m["data"]) != n {
-			t.Errorf("%s: recovery brought offset %d of epoch %s as {n:%d}, acknowledged for {n:%d}", ch, key.Offset, key.Epoch, dataN(m["data"]), n)
+	for _, p := range res.Publications {
+		key := pos{p.Offset, p.Epoch}
+		if n, ok := acked[ch][key]; ok && dataN(p.Data) != n {
+			t.Errorf("%s: recovery brought offset %d of epoch %s as {n:%d}, acknowledged for {n:%d}", ch, key.Offset, key.Epoch, dataN(p.Data), n)
 		}
 	}
 }
@@ -249,17 +249,20 @@ func inHistory(t *testing.T, g *gw, ch string, acked map[string]map[pos]int, epo
 	for since := uint64(0); ; {
 		path := fmt.Sprintf("/api/v1/history?channel=%s&since=%d&limit=1000", url.QueryEscape(ch), since)
 		code, res := apiCall(t, g, "GET", path, "", "")
-		pubs, _ := res["publications"].([]any)
-		if code != http.StatusOK || res["epoch"] != epoch {
-			t.Fatalf("history %s since %d: %d %v, want epoch %s", ch, since, code, res["epoch"], epoch)
+		if code != http.StatusOK {
+			t.Fatalf("history %s since %d: %d %s", ch, since, code, res)
 		}
+		h := typed[protocol.HistoryResult](t, res)
+		if h.Epoch != epoch {
+			t.Fatalf("history %s since %d: epoch %s, want %s", ch, since, h.Epoch, epoch)
+		}
+		pubs := h.Publications
 		if len(pubs) == 0 {
 			break
 		}
 		for _, p := range pubs {
-			m, _ := p.(map[string]any)
-			since = num(m["offset"])
-			stored[since] = dataN(m["data"])
+			since = p.Offset
+			stored[since] = dataN(p.Data)
 		}
 	}
 	found := 0
@@ -280,12 +283,14 @@ func inHistory(t *testing.T, g *gw, ch string, acked map[string]map[pos]int, epo
 	return found
 }
 
-// dataN reads n from a publication's data {"n":n}; -1 when it has none.
-func dataN(v any) int {
-	m, _ := v.(map[string]any)
-	f, ok := m["n"].(float64)
-	if !ok {
+// dataN reads n from a publication's data {"n":n}; -1 when it is anything
+// else. It never fails the test: callers report the mismatch with context.
+func dataN(data json.RawMessage) int {
+	var v struct {
+		N *int `json:"n"`
+	}
+	if decodeStrict(data, &v) != nil || v.N == nil {
 		return -1
 	}
-	return int(f)
+	return *v.N
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // TestCluster runs three nodes on one real Redis and checks that they
@@ -36,7 +38,7 @@ func testCrossNodeOrder(t *testing.T, a, b, c *gw) {
 	const ch, perSource = "xnode:order", 50
 	subs := []*watcher{watch(t, b, ""), watch(t, c, "")}
 	for _, w := range subs {
-		w.must(t, map[string]any{"op": "subscribe", "channel": ch})
+		w.must(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch})
 	}
 	wsPub := watch(t, a, "")
 	errs := make(chan error, 2)
@@ -54,9 +56,9 @@ func testCrossNodeOrder(t *testing.T, a, b, c *gw) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < perSource; i++ {
-			reply, err := wsPub.call(map[string]any{"op": "publish", "channel": ch, "data": map[string]any{"src": "ws", "n": i}})
-			if err != nil || reply["result"] == nil {
-				errs <- fmt.Errorf("client publish %d: %v %v", i, reply, err)
+			reply, err := wsPub.call(protocol.Command{Op: protocol.OpPublish, Channel: ch, Data: json.RawMessage(fmt.Sprintf(`{"src":"ws","n":%d}`, i))})
+			if err != nil || reply.Result == nil {
+				errs <- fmt.Errorf("client publish %d: %s %v", i, show(reply), err)
 				return
 			}
 		}
@@ -75,20 +77,27 @@ func testCrossNodeOrder(t *testing.T, a, b, c *gw) {
 			t.Fatalf("subscriber %d: %v %s", i, violations, summary(got))
 		}
 		for _, src := range []string{"api", "ws"} {
-			if n := sourceOrder(got[0].data, src); !equal(n, seq(0, perSource-1)) {
+			if n := sourceOrder(t, got[0].data, src); !equal(n, seq(0, perSource-1)) {
 				t.Fatalf("subscriber %d: %s publications in the order %v", i, src, n)
 			}
 		}
 	}
 }
 
+// srcData is the data of the publications that say where they came from.
+type srcData struct {
+	Src string `json:"src"`
+	N   uint64 `json:"n"`
+}
+
 // sourceOrder lists the "n" of the publications whose "src" is src, in the
 // order they were delivered.
-func sourceOrder(data []any, src string) []uint64 {
+func sourceOrder(t *testing.T, data []json.RawMessage, src string) []uint64 {
+	t.Helper()
 	var out []uint64
 	for _, d := range data {
-		if m, _ := d.(map[string]any); m["src"] == src {
-			out = append(out, uint64Of(m["n"]))
+		if v := typed[srcData](t, d); v.Src == src {
+			out = append(out, v.N)
 		}
 	}
 	return out
@@ -110,18 +119,18 @@ func testPersonalChannel(t *testing.T, a, b, c *gw) {
 	tok := token(t, "alice", time.Hour, nil, nil)
 	alice := []*watcher{watch(t, b, tok), watch(t, c, tok)}
 	for _, w := range alice {
-		w.must(t, map[string]any{"op": "subscribe", "channel": ch})
+		w.must(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch})
 	}
 	bob := watch(t, c, token(t, "bob", time.Hour, []string{"*"}, nil))
-	if reply, _ := bob.call(map[string]any{"op": "subscribe", "channel": ch}); errCode(reply) != "permission_denied" {
-		t.Fatalf("bob subscribing to alice's channel: %v", reply)
+	if reply, _ := bob.call(protocol.Command{Op: protocol.OpSubscribe, Channel: ch}); errCode(reply) != protocol.CodePermissionDenied {
+		t.Fatalf("bob subscribing to alice's channel: %s", show(reply))
 	}
 	apiPublish(t, a, "", ch, `{"note":"for alice"}`)
 	for i, w := range alice {
 		within(t, 5*time.Second, func() bool { return lastOffset(w, ch) == 1 }, func() string { return fmt.Sprintf("alice on node %d got nothing", i) })
 		subs, violations := w.replay(ch)
-		if len(violations) > 0 || !cmp.Equal(subs[0].data, []any{map[string]any{"note": "for alice"}}) {
-			t.Fatalf("alice's connection %d: %v %v", i, violations, subs[0].data)
+		if len(violations) > 0 || !cmp.Equal(subs[0].data, []json.RawMessage{json.RawMessage(`{"note":"for alice"}`)}) {
+			t.Fatalf("alice's connection %d: %v %s", i, violations, subs[0].data)
 		}
 	}
 }
@@ -133,32 +142,35 @@ func testPresenceAndNodes(t *testing.T, a, b, c *gw) {
 	want := map[string]string{} // client id -> node
 	for _, g := range []*gw{a, b, c} {
 		w := watch(t, g, "")
-		w.must(t, map[string]any{"op": "subscribe", "channel": ch})
-		info, _ := w.snapshot()
-		res := info[0]["result"].(map[string]any) // the connect reply
-		want[res["client"].(string)] = res["node"].(string)
+		w.must(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch})
+		info, _, _ := w.snapshot()
+		res := typed[protocol.ConnectResult](t, info[0].Result) // the connect reply
+		want[res.Client] = res.Node
 	}
 	for _, g := range []*gw{a, b, c} {
 		code, res := apiCall(t, g, "GET", "/api/v1/presence?channel="+ch, "", "")
-		got := map[string]string{}
-		users, _ := res["users"].([]any)
-		for _, u := range users {
-			m := u.(map[string]any)
-			got[m["client"].(string)] = m["node"].(string)
+		if code != http.StatusOK {
+			t.Fatalf("presence through %s: %d %s", g.API, code, res)
 		}
-		if code != http.StatusOK || !cmp.Equal(got, want) {
-			t.Fatalf("presence through %s: %d %v, want %v", g.API, code, res, want)
+		got := map[string]string{}
+		for _, u := range typed[protocol.PresenceResult](t, res).Users {
+			got[u.Client] = u.Node
+		}
+		if !cmp.Equal(got, want) {
+			t.Fatalf("presence through %s: %s, want %v", g.API, res, want)
 		}
 	}
 	code, res := apiCall(t, b, "GET", "/api/v1/nodes", "", "")
+	if code != http.StatusOK {
+		t.Fatalf("nodes: %d %s", code, res)
+	}
 	var names []string
-	nodes, _ := res["nodes"].([]any)
-	for _, n := range nodes {
-		names = append(names, n.(map[string]any)["node"].(string))
+	for _, n := range typed[nodesAnswer](t, res).Nodes {
+		names = append(names, n.Node)
 	}
 	slices.Sort(names)
-	if code != http.StatusOK || !cmp.Equal(names, []string{"node-a", "node-b", "node-c"}) {
-		t.Fatalf("nodes: %d %v", code, res)
+	if !cmp.Equal(names, []string{"node-a", "node-b", "node-c"}) {
+		t.Fatalf("nodes: %s", res)
 	}
 }
 
@@ -176,7 +188,7 @@ func testDisconnectAcrossNodes(t *testing.T, a, b, c *gw) {
 			t.Fatalf("dave's connection %d: close %d, want 4003", i, code)
 		}
 	}
-	carol.must(t, map[string]any{"op": "ping"})
+	carol.must(t, protocol.Command{Op: protocol.OpPing})
 }
 
 // testIdempotentAcrossNodes: the same idempotency key through A, then
@@ -184,18 +196,18 @@ func testDisconnectAcrossNodes(t *testing.T, a, b, c *gw) {
 func testIdempotentAcrossNodes(t *testing.T, a, b, c *gw) {
 	const ch = "idem:cross"
 	w := watch(t, c, "")
-	w.must(t, map[string]any{"op": "subscribe", "channel": ch})
+	w.must(t, protocol.Command{Op: protocol.OpSubscribe, Channel: ch})
 	body := fmt.Sprintf(`{"channel":%q,"data":{"order":17},"idempotency_key":"order-17"}`, ch)
-	var positions []map[string]any
+	var positions []protocol.Position
 	for _, g := range []*gw{a, b} {
 		code, res := apiCall(t, g, "POST", "/api/v1/publish", "", body)
 		if code != http.StatusOK {
-			t.Fatalf("publish through %s: %d %v", g.API, code, res)
+			t.Fatalf("publish through %s: %d %s", g.API, code, res)
 		}
-		positions = append(positions, res)
+		positions = append(positions, typed[protocol.Position](t, res))
 	}
-	if !cmp.Equal(positions[0], positions[1]) || num(positions[0]["offset"]) != 1 {
-		t.Fatalf("idempotent publishes answered %v then %v, want offset 1 twice", positions[0], positions[1])
+	if positions[0] != positions[1] || positions[0].Offset != 1 {
+		t.Fatalf("idempotent publishes answered %+v then %+v, want offset 1 twice", positions[0], positions[1])
 	}
 	apiPublish(t, b, "", ch, `{"marker":true}`) // offset 2: anything repeated would come before it
 	within(t, 5*time.Second, func() bool { return lastOffset(w, ch) >= 2 }, func() string { return "marker not delivered" })

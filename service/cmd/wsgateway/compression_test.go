@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // TestCompression: with --compression a client offering permessage-deflate
@@ -35,8 +37,8 @@ func TestCompression(t *testing.T) {
 					t.Fatalf("permessage-deflate negotiated: %v, want %v", got, tc.want)
 				}
 				w := &wsConn{t: t, c: c}
-				w.result(w.call(map[string]any{"op": "connect"}))
-				w.result(w.call(map[string]any{"op": "subscribe", "channel": "zip:a"}))
+				w.result(w.call(protocol.Command{Op: protocol.OpConnect}))
+				w.result(w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "zip:a"}))
 				subs = append(subs, w)
 			}
 			data := strings.Repeat("compressible ", 200)
@@ -45,11 +47,11 @@ func TestCompression(t *testing.T) {
 				t.Fatal("publish failed")
 			}
 			for _, w := range subs {
-				if p := w.next(); num(p["offset"]) != 1 {
-					t.Fatalf("first push %v", p)
+				if p := w.next(); p.Offset != 1 {
+					t.Fatalf("first push %s", show(p))
 				}
-				if p := w.next(); num(p["offset"]) != 2 || p["data"] != data {
-					t.Fatalf("second push offset %v, data intact: %v", p["offset"], p["data"] == data)
+				if p := w.next(); p.Offset != 2 || string(p.Data) != `"`+data+`"` {
+					t.Fatalf("second push offset %d, data intact: %v", p.Offset, string(p.Data) == `"`+data+`"`)
 				}
 			}
 		})

@@ -122,33 +122,36 @@ func (w *wsConn) send(frame string) {
 
 // call sends cmd with a fresh id and returns the reply with that id,
 // keeping pushes that arrive before it for next().
-func (w *wsConn) call(cmd map[string]any) map[string]any {
+func (w *wsConn) call(cmd protocol.Command) protocol.Message {
 	w.t.Helper()
 	w.nextID++
-	cmd["id"] = w.nextID
-	b, _ := json.Marshal(cmd)
+	cmd.ID = w.nextID
+	b, err := json.Marshal(cmd)
+	if err != nil {
+		w.t.Fatalf("encode %+v: %v", cmd, err)
+	}
 	w.send(string(b))
 	return w.reply(w.nextID)
 }
 
 // reply reads until the reply with id arrives; pushes read meanwhile are
 // kept in order for next().
-func (w *wsConn) reply(id uint64) map[string]any {
+func (w *wsConn) reply(id uint64) protocol.Message {
 	w.t.Helper()
 	var skipped [][]byte
 	defer func() { w.pending = append(skipped, w.pending...) }()
 	for {
 		raw := w.nextRaw(5 * time.Second)
 		m := decode(w.t, raw)
-		if v, ok := m["id"].(float64); ok && uint64(v) == id {
+		if m.ID == id {
 			return m
 		}
 		skipped = append(skipped, raw)
 	}
 }
 
-// next returns the next JSON object from the server.
-func (w *wsConn) next() map[string]any {
+// next returns the next line from the server.
+func (w *wsConn) next() protocol.Message {
 	w.t.Helper()
 	return decode(w.t, w.nextRaw(5*time.Second))
 }
@@ -162,15 +165,15 @@ func (w *wsConn) nextRaw(timeout time.Duration) []byte {
 	return raw
 }
 
-// nextOrClosed returns the next JSON object, or the close code (and a nil
-// object) when the connection closed instead.
-func (w *wsConn) nextOrClosed(timeout time.Duration) (map[string]any, int) {
+// nextOrClosed returns the next line, or the close code (and a zero
+// Message) when the connection closed instead.
+func (w *wsConn) nextOrClosed(timeout time.Duration) (protocol.Message, int) {
 	w.t.Helper()
 	raw, err := w.read(timeout)
 	var ce *websocket.CloseError
 	switch {
 	case errors.As(err, &ce):
-		return nil, ce.Code
+		return protocol.Message{}, ce.Code
 	case err != nil:
 		w.t.Fatalf("read: %v", err)
 	}
@@ -197,21 +200,42 @@ func (w *wsConn) read(timeout time.Duration) ([]byte, error) {
 	return raw, nil
 }
 
-// result returns the reply's result, failing the test on an error reply.
-func (w *wsConn) result(m map[string]any) map[string]any {
+// result returns the reply's raw result, failing the test on an error
+// reply; resultOf decodes it.
+func (w *wsConn) result(m protocol.Message) json.RawMessage {
 	w.t.Helper()
-	res, ok := m["result"].(map[string]any)
-	if !ok {
-		w.t.Fatalf("want a result, got %v", m)
+	if m.Error != nil || m.Result == nil {
+		w.t.Fatalf("want a result, got %s", show(m))
 	}
-	return res
+	return m.Result
+}
+
+// resultOf returns the reply's result as T (see typed), failing the test on
+// an error reply.
+func resultOf[T any](t testing.TB, m protocol.Message) T {
+	t.Helper()
+	if m.Error != nil || m.Result == nil {
+		t.Fatalf("want a result, got %s", show(m))
+	}
+	return typed[T](t, m.Result)
 }
 
 // errCode returns the reply's error code ("" when it has none).
-func errCode(m map[string]any) string {
-	e, _ := m["error"].(map[string]any)
-	code, _ := e["code"].(string)
-	return code
+func errCode(m protocol.Message) string {
+	if m.Error == nil {
+		return ""
+	}
+	return m.Error.Code
+}
+
+// show prints a message for a failure, as JSON rather than Go's %v of raw
+// bytes.
+func show(m protocol.Message) string {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Sprintf("%+v", m)
+	}
+	return string(b)
 }
 
 // closed reads until the connection closes and returns the close code
@@ -225,17 +249,29 @@ func (w *wsConn) closed(timeout time.Duration) int {
 	return code
 }
 
-func decode(t testing.TB, raw []byte) map[string]any {
+// decodeStrict decodes b into v under protocol.UnmarshalStrict's rules
+// (exact names, no duplicates, valid UTF-8) and, unlike the server, also
+// refuses a field v does not know: a test must notice what the server adds.
+// It never fails the test, so helpers off the test goroutine may use it.
+func decodeStrict(b []byte, v any) error {
+	return jsonv2.Unmarshal(b, v, jsonv2.RejectUnknownMembers(true))
+}
+
+// decode reads one line the server sent; a field Message does not know
+// fails the test, so nothing the server adds goes unnoticed.
+func decode(t testing.TB, raw []byte) protocol.Message {
 	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("server sent invalid JSON %q: %v", raw, err)
+	var m protocol.Message
+	if err := decodeStrict(raw, &m); err != nil {
+		t.Fatalf("server sent %q, no protocol.Message: %v", raw, err)
 	}
 	return m
 }
 
-// apiCall calls the backend API of g; key "" sends no Authorization.
-func apiCall(t testing.TB, g *gw, method, path, key, body string) (int, map[string]any) {
+// apiCall calls the backend API of g; key "" sends no Authorization. It
+// returns the status and the body, checked to be JSON: decode it with typed,
+// or compare it whole where the exact answer matters.
+func apiCall(t testing.TB, g *gw, method, path, key, body string) (int, json.RawMessage) {
 	t.Helper()
 	header := http.Header{}
 	if key != "" {
@@ -255,11 +291,6 @@ func httpGet(t testing.TB, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-func num(v any) uint64 {
-	f, _ := v.(float64)
-	return uint64(f)
 }
 
 // closedNoFail is closed for use off the test goroutine: it never calls
@@ -287,11 +318,7 @@ func (w *wsConn) closedNoFail(timeout time.Duration) int {
 func connectedAs(t testing.TB, g *gw, tok string) (*wsConn, protocol.ConnectResult) {
 	t.Helper()
 	w := dial(t, g, nil)
-	cmd := map[string]any{"op": "connect"}
-	if tok != "" {
-		cmd["token"] = tok
-	}
-	return w, typed[protocol.ConnectResult](t, w.result(w.call(cmd)))
+	return w, resultOf[protocol.ConnectResult](t, w.call(protocol.Command{Op: protocol.OpConnect, Token: tok}))
 }
 
 // quiet fails unless nothing is on its way to the client: the reply to a
@@ -300,14 +327,14 @@ func (w *wsConn) quiet() {
 	w.t.Helper()
 	w.nextID++
 	w.send(fmt.Sprintf(`{"id":%d,"op":"ping"}`, w.nextID))
-	if m := w.next(); num(m["id"]) != w.nextID {
-		w.t.Fatalf("want only the ping reply, got %v first", m)
+	if m := w.next(); m.ID != w.nextID {
+		w.t.Fatalf("want only the ping reply, got %s first", show(m))
 	}
 }
 
 // apiRequest calls the backend API of g with the given headers and returns
-// the status, the response headers and the decoded JSON body.
-func apiRequest(t testing.TB, g *gw, method, path string, header http.Header, body string) (int, http.Header, map[string]any) {
+// the status, the response headers and the body, checked to be JSON.
+func apiRequest(t testing.TB, g *gw, method, path string, header http.Header, body string) (int, http.Header, json.RawMessage) {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+g.API+path, strings.NewReader(body))
 	if err != nil {
@@ -322,23 +349,22 @@ func apiRequest(t testing.TB, g *gw, method, path string, header http.Header, bo
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	if !json.Valid(b) {
 		t.Fatalf("%s %s: status %d, body %q is not JSON", method, path, resp.StatusCode, b)
 	}
-	return resp.StatusCode, resp.Header, m
+	return resp.StatusCode, resp.Header, b
 }
 
 // apiPublish publishes data (raw JSON) on channel through the API and
-// returns the result; anything but 200 fails the test.
-func apiPublish(t testing.TB, g *gw, key, channel, data string) map[string]any {
+// returns the stream position it took; anything but 200 fails the test.
+func apiPublish(t testing.TB, g *gw, key, channel, data string) protocol.Position {
 	t.Helper()
 	body := fmt.Sprintf(`{"channel":%q,"data":%s}`, channel, data)
 	code, res := apiCall(t, g, "POST", "/api/v1/publish", key, body)
 	if code != http.StatusOK {
-		t.Fatalf("API publish %s: %d %v", body, code, res)
+		t.Fatalf("API publish %s: %d %s", body, code, res)
 	}
-	return res
+	return typed[protocol.Position](t, res)
 }
 
 // within polls cond every 10 ms until it holds, failing the test with
@@ -380,34 +406,51 @@ func wantMetrics(t testing.TB, g *gw, want map[string]float64) {
 	}, func() string { return "metrics (-want +got, -1: absent):\n" + diff })
 }
 
-// typed decodes a result into T, a result type of service/protocol, no
-// less strictly than a look at the map: a field T does not know, or the
-// absence of one it always carries (no omitempty), fails the test.
-func typed[T any](t testing.TB, res map[string]any) T {
+// typed decodes a JSON object (a result, an API body) into T, a type of
+// service/protocol, no less strictly than a look at the whole object: a
+// field T does not know, or the absence (or null) of one it always carries
+// (no omitempty), fails the test.
+func typed[T any](t testing.TB, b []byte) T {
 	t.Helper()
-	b, err := json.Marshal(res)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v T
-	if err := jsonv2.Unmarshal(b, &v, jsonv2.RejectUnknownMembers(true)); err != nil {
-		t.Fatalf("result %s is no %T: %v", b, v, err)
+	if err := decodeStrict(b, &v); err != nil {
+		t.Fatalf("%s is no %T: %v", b, v, err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatalf("%s is no JSON object: %v", b, err)
 	}
 	for f := range reflect.TypeFor[T]().Fields() {
-		if name, opts, _ := strings.Cut(f.Tag.Get("json"), ","); res[name] == nil && opts != "omitempty" {
-			t.Fatalf("result %s lacks %q", b, name)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if raw, ok := fields[name]; (!ok || string(raw) == "null") && opts != "omitempty" {
+			t.Fatalf("%s lacks %q", b, name)
 		}
 	}
 	return v
 }
 
-// jsonValue decodes a JSON literal, to build expected values from the text
-// that was sent.
-func jsonValue(t testing.TB, s string) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		t.Fatalf("bad JSON in test: %q: %v", s, err)
+// nodesAnswer is the body of GET /api/v1/nodes. The server's own type is
+// internal to it; this one mirrors it, and typed's strict decode fails on any
+// field the two do not share.
+type nodesAnswer struct {
+	Nodes    []protocol.NodeInfo `json:"nodes"`
+	Degraded bool                `json:"degraded"`
+}
+
+// apiError is the body of an API answer that is not 2xx.
+type apiError struct {
+	Error protocol.Error `json:"error"`
+}
+
+// apiErrCode returns the error code of an API answer's body ("" when it
+// has none, as a 2xx body). It never fails the test, so that helpers off
+// the test goroutine may use it.
+func apiErrCode(body []byte) string {
+	var e struct {
+		Error *protocol.Error `json:"error"`
 	}
-	return v
+	if json.Unmarshal(body, &e) != nil || e.Error == nil {
+		return ""
+	}
+	return e.Error.Code
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // Frame header bits, RFC 6455 §5.2 (RSV1 is permessage-deflate's, RFC 7692).
@@ -111,7 +113,7 @@ func TestInflatedMessageOverLimitCloses1009(t *testing.T) {
 			g := startNode(t, "--dev", "--compression", "--max-message-bytes", "65536")
 			w := dialDeflate(t, g)
 			if tc.connect {
-				w.result(w.call(map[string]any{"op": "connect"}))
+				w.result(w.call(protocol.Command{Op: protocol.OpConnect}))
 			}
 			text := append([]byte(tc.command), bytes.Repeat([]byte("A"), bombSize)...)
 			text = append(text, `"}`...)
@@ -128,8 +130,8 @@ func TestInflatedMessageOverLimitCloses1009(t *testing.T) {
 			if grew := heapAllocated() - before; grew > bombSize/4 {
 				t.Fatalf("the node allocated %d MiB for a %d MiB message over the limit: it was buffered", grew>>20, bombSize>>20)
 			}
-			if _, h := apiCall(t, g, "GET", "/api/v1/history?channel=bomb:a", "", ""); num(h["offset"]) != 0 {
-				t.Fatalf("the oversized publish was stored: %v", h["offset"])
+			if _, h := apiCall(t, g, "GET", "/api/v1/history?channel=bomb:a", "", ""); typed[protocol.HistoryResult](t, h).Offset != 0 {
+				t.Fatalf("the oversized publish was stored: %s", h)
 			}
 		})
 	}
@@ -158,7 +160,7 @@ func TestBadFramesWithCompression(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := dialDeflate(t, g)
-			w.result(w.call(map[string]any{"op": "connect"}))
+			w.result(w.call(protocol.Command{Op: protocol.OpConnect}))
 			for _, f := range tc.frames {
 				w.writeRaw(f)
 			}

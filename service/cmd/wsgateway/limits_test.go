@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // upgrade tries one upgrade and returns its HTTP status (101 on success),
@@ -47,7 +49,7 @@ func TestMaxConnections(t *testing.T) {
 	if got := upgrade(t, g, nil); got != http.StatusServiceUnavailable {
 		t.Fatalf("upgrade beyond the limit again: status %d, want 503", got)
 	}
-	conns[1].result(conns[1].call(map[string]any{"op": "connect"})) // the others were not disturbed
+	conns[1].result(conns[1].call(protocol.Command{Op: protocol.OpConnect})) // the others were not disturbed
 }
 
 // TestConnectRate checks --connect-rate 2 (burst 4) per client IP, with
@@ -101,19 +103,24 @@ func TestMaxSubscriptions(t *testing.T) {
 	t.Parallel()
 	g := startNode(t, "--dev", "--max-subscriptions", "2")
 	w := connected(t, g, "")
-	sub := func(ch string) map[string]any { return w.call(map[string]any{"op": "subscribe", "channel": ch}) }
+	sub := func(ch string) protocol.Message {
+		return w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: ch})
+	}
 	w.result(sub("chat:a"))
 	w.result(sub("chat:b"))
 	if m := sub("chat:c"); errCode(m) != "too_many_subscriptions" {
-		t.Fatalf("third subscribe: %v, want too_many_subscriptions", m)
+		t.Fatalf("third subscribe: %s, want too_many_subscriptions", show(m))
 	}
-	w.result(w.call(map[string]any{"op": "unsubscribe", "channel": "chat:a"}))
+	w.result(w.call(protocol.Command{Op: protocol.OpUnsubscribe, Channel: "chat:a"}))
 	w.result(sub("chat:c")) // unsubscribing frees the slot
 	if m := sub("chat:a"); errCode(m) != "too_many_subscriptions" {
-		t.Fatalf("subscribe beyond the limit again: %v, want too_many_subscriptions", m)
+		t.Fatalf("subscribe beyond the limit again: %s, want too_many_subscriptions", show(m))
 	}
 }
 
+// TestAllowedOrigins checks that --allowed-origins reaches the upgrade: the
+// default (the node's own host only) and a list. The matching rules are
+// server's TestMatchOrigin and TestOriginAllowed.
 func TestAllowedOrigins(t *testing.T) {
 	t.Parallel()
 	const self = "SELF" // stands for http://<the node's own host:port>
@@ -126,15 +133,8 @@ func TestAllowedOrigins(t *testing.T) {
 		{"default: no Origin", nil, "", 101},
 		{"default: same host", nil, self, 101},
 		{"default: other host", nil, "https://evil.example.com", 403},
-		{"default: same IP, other port", nil, "http://127.0.0.1:1", 403},
-		{"list: no Origin", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "", 101},
 		{"list: wildcard label", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "https://a.example.com", 101},
-		{"list: wildcard is one label", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "https://a.b.example.com", 403},
-		{"list: wildcard needs a label", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "https://example.com", 403},
-		{"list: wildcard needs a non-empty label", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "https://.example.com", 403},
-		{"list: scheme must match", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "http://a.example.com", 403},
 		{"list: exact origin", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "http://localhost:3000", 101},
-		{"list: port must match", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, "http://localhost:3001", 403},
 		{"list: same host is not implied", []string{"--allowed-origins", "https://*.example.com,http://localhost:3000"}, self, 403},
 	}
 	for _, tc := range cases {
@@ -181,8 +181,8 @@ func TestSubprotocol(t *testing.T) {
 				t.Fatalf("Sec-WebSocket-Protocol %q, want %q", got, tc.want)
 			}
 			w := &wsConn{t: t, c: c}
-			w.result(w.call(map[string]any{"op": "connect"}))
-			w.result(w.call(map[string]any{"op": "ping"}))
+			w.result(w.call(protocol.Command{Op: protocol.OpConnect}))
+			w.result(w.call(protocol.Command{Op: protocol.OpPing}))
 		})
 	}
 }

@@ -124,8 +124,8 @@ func channelChurn(t *testing.T, g *gw) {
 		}
 		w.send(frame.String())
 		for range 1000 {
-			if m := w.next(); m["error"] != nil {
-				t.Fatalf("churn: %v", m)
+			if m := w.next(); m.Error != nil {
+				t.Fatalf("churn: %s", show(m))
 			}
 		}
 	}

@@ -4,6 +4,7 @@ package main
 // every node exposes from startup, that traffic moves them, and health.
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/wsgateway/wsgateway/service/gatewaytest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 func TestMetricsAtStartup(t *testing.T) {
@@ -98,14 +100,14 @@ func mapsKeys(fams map[string]*dto.MetricFamily) []string {
 func TestMetricsMoveWithTraffic(t *testing.T) {
 	g := startNode(t, "--dev")
 	sub := connected(t, g, "")
-	sub.result(sub.call(map[string]any{"op": "subscribe", "channel": "chat:m"}))
+	sub.result(sub.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:m"}))
 	pub := connected(t, g, "")
 	for n := 1; n <= 3; n++ {
-		pub.result(pub.call(map[string]any{"op": "publish", "channel": "chat:m", "data": n}))
+		pub.result(pub.call(protocol.Command{Op: protocol.OpPublish, Channel: "chat:m", Data: json.RawMessage(fmt.Sprint(n))}))
 	}
 	for n := 1; n <= 3; n++ {
-		if p := sub.next(); num(p["offset"]) != uint64(n) {
-			t.Fatalf("want push offset %d, got %v", n, p)
+		if p := sub.next(); p.Offset != uint64(n) {
+			t.Fatalf("want push offset %d, got %s", n, show(p))
 		}
 	}
 	wantMetrics(t, g, map[string]float64{

@@ -29,19 +29,18 @@ func TestConnectResult(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		header http.Header
-		cmd    map[string]any
+		cmd    protocol.Command
 	}{
-		{"token in connect", nil, map[string]any{"op": "connect", "token": tok}},
-		{"bearer token on the upgrade", http.Header{"Authorization": {"Bearer " + tok}}, map[string]any{"op": "connect"}},
+		{"token in connect", nil, protocol.Command{Op: protocol.OpConnect, Token: tok}},
+		{"bearer token on the upgrade", http.Header{"Authorization": {"Bearer " + tok}}, protocol.Command{Op: protocol.OpConnect}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := dial(t, g, tc.header)
-			res := w.result(w.call(tc.cmd))
-			if c, _ := res["client"].(string); c == "" {
-				t.Errorf("client = %v, want a non-empty connection id", res["client"])
+			res := resultOf[protocol.ConnectResult](t, w.call(tc.cmd))
+			if res.Client == "" {
+				t.Errorf("client = %q, want a non-empty connection id", res.Client)
 			}
-			want := map[string]any{"client": res["client"], "user": "alice", "node": "test-node",
-				"zone": "eu-1a", "ping_interval": float64(25)}
+			want := protocol.ConnectResult{Client: res.Client, User: "alice", Node: "test-node", Zone: "eu-1a", PingInterval: 25}
 			if diff := cmp.Diff(want, res); diff != "" {
 				t.Errorf("connect result (-want +got):\n%s", diff)
 			}
@@ -59,42 +58,43 @@ func TestConnectResult(t *testing.T) {
 func TestSubscribeAndUnsubscribe(t *testing.T) {
 	g := startNode(t, "--dev")
 	w := connected(t, g, "")
-	sub := w.result(w.call(map[string]any{"op": "subscribe", "channel": "chat:s"}))
-	epoch, _ := sub["epoch"].(string)
+	// The whole result, byte for byte: no field more or less, and an empty
+	// list rather than null.
+	raw := w.result(w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:s"}))
+	sub := typed[protocol.SubscribeResult](t, raw)
+	epoch := sub.Epoch
 	if epoch == "" {
-		t.Fatalf("subscribe result has no epoch: %v", sub)
+		t.Fatalf("subscribe result has no epoch: %s", raw)
 	}
-	want := map[string]any{"offset": float64(0), "epoch": epoch, "recovered": false, "publications": []any{}}
-	if diff := cmp.Diff(want, sub); diff != "" {
-		t.Fatalf("subscribe result (-want +got):\n%s", diff)
+	if want := `{"offset":0,"epoch":"` + epoch + `","recovered":false,"publications":[]}`; string(raw) != want {
+		t.Fatalf("subscribe result %s, want %s", raw, want)
 	}
 
 	apiPublish(t, g, "", "chat:s", `{"n":1}`)
-	if p := w.next(); p["push"] != "pub" || num(p["offset"]) != 1 {
-		t.Fatalf("want push offset 1 after subscribe, got %v", p)
+	if p := w.next(); p.Push != protocol.PushPub || p.Offset != 1 {
+		t.Fatalf("want push offset 1 after subscribe, got %s", show(p))
 	}
 
-	again := w.call(map[string]any{"op": "subscribe", "channel": "chat:s"})
-	if errCode(again) != "bad_request" {
-		t.Errorf("second subscribe to the same channel: want bad_request, got %v", again)
+	again := w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:s"})
+	if errCode(again) != protocol.CodeBadRequest {
+		t.Errorf("second subscribe to the same channel: want bad_request, got %s", show(again))
 	}
 
 	for _, step := range []string{"subscribed", "no longer subscribed"} {
-		res := w.result(w.call(map[string]any{"op": "unsubscribe", "channel": "chat:s"}))
-		if diff := cmp.Diff(map[string]any{}, res); diff != "" {
-			t.Errorf("unsubscribe when %s (-want +got):\n%s", step, diff)
+		if res := w.result(w.call(protocol.Command{Op: protocol.OpUnsubscribe, Channel: "chat:s"})); string(res) != `{}` {
+			t.Errorf("unsubscribe when %s: result %s, want {}", step, res)
 		}
 	}
 	apiPublish(t, g, "", "chat:s", `{"n":2}`)
 	w.quiet() // no push for offset 2 after unsubscribe
 
-	sub = w.result(w.call(map[string]any{"op": "subscribe", "channel": "chat:s"}))
-	if num(sub["offset"]) != 2 || sub["epoch"] != epoch {
-		t.Fatalf("subscribe again: want offset 2 in epoch %s, got %v", epoch, sub)
+	sub = resultOf[protocol.SubscribeResult](t, w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:s"}))
+	if sub.Offset != 2 || sub.Epoch != epoch {
+		t.Fatalf("subscribe again: want offset 2 in epoch %s, got %+v", epoch, sub)
 	}
 	apiPublish(t, g, "", "chat:s", `{"n":3}`)
-	if p := w.next(); num(p["offset"]) != 3 {
-		t.Fatalf("after subscribing again: want push offset 3, got %v", p)
+	if p := w.next(); p.Offset != 3 {
+		t.Fatalf("after subscribing again: want push offset 3, got %s", show(p))
 	}
 }
 
@@ -102,7 +102,7 @@ func TestPublish(t *testing.T) {
 	g := startNode(t, authArgs...)
 	alice := connected(t, g, token(t, "alice", time.Hour, nil, []string{"chat:*"}))
 	bob := connected(t, g, token(t, "bob", time.Hour, []string{"chat:*"}, nil))
-	epoch := bob.result(bob.call(map[string]any{"op": "subscribe", "channel": "chat:p"}))["epoch"]
+	epoch := resultOf[protocol.SubscribeResult](t, bob.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:p"})).Epoch
 
 	offset := 0
 	for _, tc := range []struct {
@@ -118,20 +118,21 @@ func TestPublish(t *testing.T) {
 		{"object from the API", `{"text":"from the backend"}`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var res map[string]any
+			var res protocol.Position
 			if tc.api {
 				res = apiPublish(t, g, "k", "chat:p", tc.data)
 			} else {
-				res = alice.result(alice.call(map[string]any{"op": "publish", "channel": "chat:p", "data": json.RawMessage(tc.data)}))
+				res = resultOf[protocol.Position](t, alice.call(protocol.Command{Op: protocol.OpPublish, Channel: "chat:p", Data: json.RawMessage(tc.data)}))
 			}
 			offset++
-			if diff := cmp.Diff(map[string]any{"offset": float64(offset), "epoch": epoch}, res); diff != "" {
+			if diff := cmp.Diff(protocol.Position{Offset: uint64(offset), Epoch: epoch}, res); diff != "" {
 				t.Fatalf("publish result (-want +got):\n%s", diff)
 			}
-			want := map[string]any{"push": "pub", "channel": "chat:p", "offset": float64(offset),
-				"epoch": epoch, "data": jsonValue(t, tc.data)}
+			// The data arrives as it was sent, byte for byte (it was compact).
+			want := protocol.Message{Push: protocol.PushPub, Channel: "chat:p", Offset: uint64(offset),
+				Epoch: epoch, Data: json.RawMessage(tc.data)}
 			if !tc.api {
-				want["user"] = "alice"
+				want.User = "alice"
 			}
 			if diff := cmp.Diff(want, bob.next()); diff != "" {
 				t.Errorf("push (-want +got):\n%s", diff)
@@ -140,26 +141,20 @@ func TestPublish(t *testing.T) {
 	}
 }
 
-// presenceOf returns the sorted presence list of channel, asked by w.
-func presenceOf(w *wsConn, channel string) []map[string]any {
+// presenceOf returns the presence list of channel, asked by w, sorted by
+// client id; the count must match the list, which is never truncated here.
+func presenceOf(w *wsConn, channel string) []protocol.ClientInfo {
 	w.t.Helper()
-	res := w.result(w.call(map[string]any{"op": "presence", "channel": channel}))
-	list, ok := res["users"].([]any)
-	if !ok {
-		w.t.Fatalf("presence result without a users list: %v", res)
+	res := resultOf[protocol.PresenceResult](w.t, w.call(protocol.Command{Op: protocol.OpPresence, Channel: channel}))
+	if res.Count != len(res.Users) || res.Truncated {
+		w.t.Fatalf("presence result %+v: want count = len(users), not truncated", res)
 	}
-	return sortedClients(list)
+	return sortedClients(res.Users)
 }
 
-func sortedClients(list []any) []map[string]any {
-	out := make([]map[string]any, 0, len(list))
-	for _, u := range list {
-		m, _ := u.(map[string]any)
-		out = append(out, m)
-	}
-	slices.SortFunc(out, func(a, b map[string]any) int {
-		return strings.Compare(fmt.Sprint(a["client"]), fmt.Sprint(b["client"]))
-	})
+func sortedClients(list []protocol.ClientInfo) []protocol.ClientInfo {
+	out := slices.Clone(list)
+	slices.SortFunc(out, func(a, b protocol.ClientInfo) int { return strings.Compare(a.Client, b.Client) })
 	return out
 }
 
@@ -169,30 +164,30 @@ func TestPresence(t *testing.T) {
 	alice1, a1 := connectedAs(t, g, token(t, "alice", time.Hour, perm, nil))
 	alice2, a2 := connectedAs(t, g, token(t, "alice", time.Hour, perm, nil))
 	bob, b := connectedAs(t, g, token(t, "bob", time.Hour, perm, nil))
-	entry := func(user string, res protocol.ConnectResult) map[string]any {
-		return map[string]any{"user": user, "client": res.Client, "node": "test-node"}
+	entry := func(user string, res protocol.ConnectResult) protocol.ClientInfo {
+		return protocol.ClientInfo{User: user, Client: res.Client, Node: "test-node"}
 	}
 
 	if got := presenceOf(bob, "chat:room"); len(got) != 0 {
 		t.Fatalf("presence of an empty channel: want [], got %v", got)
 	}
 	for _, w := range []*wsConn{alice1, alice2, bob} {
-		w.result(w.call(map[string]any{"op": "subscribe", "channel": "chat:room"}))
+		w.result(w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:room"}))
 	}
-	want := sortedClients([]any{entry("alice", a1), entry("alice", a2), entry("bob", b)})
+	want := sortedClients([]protocol.ClientInfo{entry("alice", a1), entry("alice", a2), entry("bob", b)})
 	if diff := cmp.Diff(want, presenceOf(bob, "chat:room")); diff != "" {
 		t.Fatalf("presence with three subscribers (-want +got):\n%s", diff)
 	}
 
-	alice1.result(alice1.call(map[string]any{"op": "unsubscribe", "channel": "chat:room"}))
-	want = sortedClients([]any{entry("alice", a2), entry("bob", b)})
+	alice1.result(alice1.call(protocol.Command{Op: protocol.OpUnsubscribe, Channel: "chat:room"}))
+	want = sortedClients([]protocol.ClientInfo{entry("alice", a2), entry("bob", b)})
 	if diff := cmp.Diff(want, presenceOf(bob, "chat:room")); diff != "" {
 		t.Fatalf("presence after alice1 unsubscribed (-want +got):\n%s", diff)
 	}
 
 	_ = alice2.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	alice2.c.Close()
-	want = sortedClients([]any{entry("bob", b)})
+	want = sortedClients([]protocol.ClientInfo{entry("bob", b)})
 	var diff string
 	within(t, 5*time.Second, func() bool { diff = cmp.Diff(want, presenceOf(bob, "chat:room")); return diff == "" },
 		func() string { return "presence after alice2 closed (-want +got):\n" + diff })
@@ -202,25 +197,26 @@ func TestHistory(t *testing.T) {
 	g := startNode(t, authArgs...)
 	alice := connected(t, g, token(t, "alice", time.Hour, []string{"chat:*"}, []string{"chat:*"}))
 
-	empty := alice.result(alice.call(map[string]any{"op": "history", "channel": "chat:never"}))
-	if num(empty["offset"]) != 0 || empty["epoch"] == "" || len(empty["publications"].([]any)) != 0 {
-		t.Errorf("history of a channel never published to: want offset 0, an epoch and [], got %v", empty)
+	raw := alice.result(alice.call(protocol.Command{Op: protocol.OpHistory, Channel: "chat:never"}))
+	if empty := typed[protocol.HistoryResult](t, raw); empty.Offset != 0 || empty.Epoch == "" ||
+		string(raw) != `{"offset":0,"epoch":"`+empty.Epoch+`","publications":[]}` {
+		t.Errorf("history of a channel never published to: want offset 0, an epoch and [], got %s", raw)
 	}
 
 	for n := 1; n <= 4; n++ {
 		apiPublish(t, g, "k", "chat:h", fmt.Sprintf(`{"n":%d}`, n))
 	}
-	last := alice.result(alice.call(map[string]any{"op": "publish", "channel": "chat:h", "data": map[string]any{"n": 5}}))
-	epoch := last["epoch"]
-	pub := func(n int) any {
-		p := map[string]any{"channel": "chat:h", "offset": float64(n), "epoch": epoch, "data": map[string]any{"n": float64(n)}}
+	last := resultOf[protocol.Position](t, alice.call(protocol.Command{Op: protocol.OpPublish, Channel: "chat:h", Data: json.RawMessage(`{"n":5}`)}))
+	epoch := last.Epoch
+	pub := func(n int) *protocol.Publication {
+		p := &protocol.Publication{Channel: "chat:h", Offset: uint64(n), Epoch: epoch, Data: fmt.Appendf(nil, `{"n":%d}`, n)}
 		if n == 5 {
-			p["user"] = "alice"
+			p.User = "alice"
 		}
 		return p
 	}
-	pubs := func(from, to int) []any {
-		out := []any{}
+	pubs := func(from, to int) protocol.Publications {
+		out := protocol.Publications{}
 		for n := from; n <= to; n++ {
 			out = append(out, pub(n))
 		}
@@ -228,29 +224,27 @@ func TestHistory(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		name   string
-		fields map[string]any
-		want   []any
+		name string
+		cmd  protocol.Command // op and channel added
+		want protocol.Publications
 	}{
-		{"no limit: all retained", nil, pubs(1, 5)},
-		{"limit 0: all retained", map[string]any{"limit": 0}, pubs(1, 5)},
-		{"latest 2", map[string]any{"limit": 2}, pubs(4, 5)},
-		{"limit above the count", map[string]any{"limit": 10}, pubs(1, 5)},
-		{"since 0", map[string]any{"since": 0}, pubs(1, 5)},
-		{"since is exclusive", map[string]any{"since": 2}, pubs(3, 5)},
-		{"since with limit: the first after since", map[string]any{"since": 2, "limit": 2}, pubs(3, 4)},
-		{"since the current offset", map[string]any{"since": 5}, pubs(1, 0)},
-		{"since beyond the current offset", map[string]any{"since": 9}, pubs(1, 0)},
+		{"no limit: all retained", protocol.Command{}, pubs(1, 5)},
+		{"limit 0: all retained", protocol.Command{Limit: 0}, pubs(1, 5)},
+		{"latest 2", protocol.Command{Limit: 2}, pubs(4, 5)},
+		{"limit above the count", protocol.Command{Limit: 10}, pubs(1, 5)},
+		{"since 0", protocol.Command{Since: new(uint64(0))}, pubs(1, 5)},
+		{"since is exclusive", protocol.Command{Since: new(uint64(2))}, pubs(3, 5)},
+		{"since with limit: the first after since", protocol.Command{Since: new(uint64(2)), Limit: 2}, pubs(3, 4)},
+		{"since the current offset", protocol.Command{Since: new(uint64(5))}, pubs(1, 0)},
+		{"since beyond the current offset", protocol.Command{Since: new(uint64(9))}, pubs(1, 0)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := map[string]any{"op": "history", "channel": "chat:h"}
-			for k, v := range tc.fields {
-				cmd[k] = v
-			}
-			got := alice.result(alice.call(cmd))
-			want := map[string]any{"offset": float64(5), "epoch": epoch, "publications": tc.want}
+			cmd := tc.cmd
+			cmd.Op, cmd.Channel = protocol.OpHistory, "chat:h"
+			got := resultOf[protocol.HistoryResult](t, alice.call(cmd))
+			want := protocol.HistoryResult{Offset: 5, Epoch: epoch, Publications: tc.want}
 			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("history %v (-want +got):\n%s", tc.fields, diff)
+				t.Errorf("history (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -259,8 +253,8 @@ func TestHistory(t *testing.T) {
 func TestPing(t *testing.T) {
 	g := startNode(t, "--dev")
 	w := connected(t, g, "")
-	if diff := cmp.Diff(map[string]any{}, w.result(w.call(map[string]any{"op": "ping"}))); diff != "" {
-		t.Errorf("ping result (-want +got):\n%s", diff)
+	if res := w.result(w.call(protocol.Command{Op: protocol.OpPing})); string(res) != `{}` {
+		t.Errorf("ping result %s, want {}", res)
 	}
 }
 
@@ -268,16 +262,13 @@ func TestIdempotencyKey(t *testing.T) {
 	g := startNode(t, "--dev")
 	sub := connected(t, g, "")
 	for _, ch := range []string{"chat:i", "chat:j"} {
-		sub.result(sub.call(map[string]any{"op": "subscribe", "channel": ch}))
+		sub.result(sub.call(protocol.Command{Op: protocol.OpSubscribe, Channel: ch}))
 	}
 	pub := connected(t, g, "")
 	publish := func(ch string, n int, key string) uint64 {
 		t.Helper()
-		cmd := map[string]any{"op": "publish", "channel": ch, "data": n}
-		if key != "" {
-			cmd["idempotency_key"] = key
-		}
-		return num(pub.result(pub.call(cmd))["offset"])
+		cmd := protocol.Command{Op: protocol.OpPublish, Channel: ch, Data: json.RawMessage(fmt.Sprint(n)), IdempotencyKey: key}
+		return resultOf[protocol.Position](t, pub.call(cmd)).Offset
 	}
 	steps := []struct {
 		name, channel, key string
@@ -296,17 +287,17 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 	}
 	// The API shares the channel's keys.
-	if got := num(apiPublishBody(t, g, `{"channel":"chat:i","data":9,"idempotency_key":"k1"}`)["offset"]); got != 1 {
+	if got := apiPublishBody(t, g, `{"channel":"chat:i","data":9,"idempotency_key":"k1"}`).Offset; got != 1 {
 		t.Errorf("API publish with a key already used on the socket: offset %d, want 1", got)
 	}
 	for i, st := range steps {
 		if !st.wantPush {
 			continue
 		}
-		want := map[string]any{"channel": st.channel, "offset": float64(st.wantOffset), "data": float64(i)}
+		want := protocol.Message{Push: protocol.PushPub, Channel: st.channel, Offset: st.wantOffset, Data: json.RawMessage(fmt.Sprint(i))}
 		p := sub.next()
-		got := map[string]any{"channel": p["channel"], "offset": p["offset"], "data": p["data"]}
-		if diff := cmp.Diff(want, got); diff != "" {
+		p.Epoch = "" // the channels' epochs are not the point here
+		if diff := cmp.Diff(want, p); diff != "" {
 			t.Fatalf("push after %q (-want +got):\n%s", st.name, diff)
 		}
 	}
@@ -314,14 +305,14 @@ func TestIdempotencyKey(t *testing.T) {
 }
 
 // apiPublishBody publishes body through the API of a --dev node and returns the
-// result; anything but 200 fails the test.
-func apiPublishBody(t *testing.T, g *gw, body string) map[string]any {
+// position it took; anything but 200 fails the test.
+func apiPublishBody(t *testing.T, g *gw, body string) protocol.Position {
 	t.Helper()
 	code, res := apiCall(t, g, "POST", "/api/v1/publish", "", body)
 	if code != http.StatusOK {
-		t.Fatalf("API publish %s: %d %v", body, code, res)
+		t.Fatalf("API publish %s: %d %s", body, code, res)
 	}
-	return res
+	return typed[protocol.Position](t, res)
 }
 
 func TestRepliesInCommandOrder(t *testing.T) {
@@ -360,19 +351,30 @@ func TestRepliesInCommandOrder(t *testing.T) {
 			var wantIDs []uint64
 			for _, l := range tc.lines {
 				if l != "" {
-					wantIDs = append(wantIDs, num(jsonValue(t, l).(map[string]any)["id"]))
+					cmd, perr := protocol.DecodeCommand([]byte(l))
+					if perr != nil {
+						t.Fatalf("bad command in test: %s: %v", l, perr)
+					}
+					wantIDs = append(wantIDs, cmd.ID)
 				}
 			}
 			var gotIDs []uint64
 			var offsets []uint64
 			for len(gotIDs) < len(wantIDs) {
 				m := w.next()
-				if _, isPush := m["push"]; isPush {
+				if m.Push != "" {
 					continue
 				}
-				gotIDs = append(gotIDs, num(m["id"]))
-				if res := w.result(m); res["offset"] != nil {
-					offsets = append(offsets, num(res["offset"]))
+				gotIDs = append(gotIDs, m.ID)
+				// Publish, subscribe and history answer with an offset.
+				var res struct {
+					Offset *uint64 `json:"offset"`
+				}
+				if err := json.Unmarshal(w.result(m), &res); err != nil {
+					t.Fatal(err)
+				}
+				if res.Offset != nil {
+					offsets = append(offsets, *res.Offset)
 				}
 			}
 			if diff := cmp.Diff(wantIDs, gotIDs); diff != "" {
@@ -390,7 +392,7 @@ func TestServerBatchesPushes(t *testing.T) {
 	// about batching, and the default 4 MiB would (rightly) close it 4008.
 	g := startNode(t, "--dev", "--history-size", "1", "--send-queue-bytes", "16777216")
 	w := connected(t, g, "")
-	w.result(w.call(map[string]any{"op": "subscribe", "channel": "chat:b"}))
+	w.result(w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:b"}))
 
 	// 200 pushes of 40 KB (8 MB) cannot all sit in the kernel's socket
 	// buffers while the client does not read (Linux: the send buffer grows
@@ -440,22 +442,22 @@ func TestPersonalChannelReachesEveryConnectionOfTheUser(t *testing.T) {
 	alice2 := connected(t, g, token(t, "alice", time.Hour, nil, nil))
 	bob := connected(t, g, token(t, "bob", time.Hour, []string{"*"}, []string{"user:*"}))
 	for _, w := range []*wsConn{alice1, alice2} {
-		w.result(w.call(map[string]any{"op": "subscribe", "channel": "user:alice"}))
+		w.result(w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "user:alice"}))
 	}
-	if res := bob.call(map[string]any{"op": "subscribe", "channel": "user:alice"}); errCode(res) != "permission_denied" {
-		t.Errorf("bob subscribing to user:alice: want permission_denied, got %v", res)
+	if res := bob.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "user:alice"}); errCode(res) != protocol.CodePermissionDenied {
+		t.Errorf("bob subscribing to user:alice: want permission_denied, got %s", show(res))
 	}
 
 	apiPublish(t, g, "k", "user:alice", `{"from":"backend"}`)
-	bob.result(bob.call(map[string]any{"op": "publish", "channel": "user:alice", "data": map[string]any{"from": "bob"}}))
+	bob.result(bob.call(protocol.Command{Op: protocol.OpPublish, Channel: "user:alice", Data: json.RawMessage(`{"from":"bob"}`)}))
 	for i, w := range []*wsConn{alice1, alice2} {
-		for _, want := range []map[string]any{
-			{"channel": "user:alice", "offset": float64(1), "data": map[string]any{"from": "backend"}, "user": nil},
-			{"channel": "user:alice", "offset": float64(2), "data": map[string]any{"from": "bob"}, "user": "bob"},
+		for _, want := range []protocol.Message{
+			{Push: protocol.PushPub, Channel: "user:alice", Offset: 1, Data: json.RawMessage(`{"from":"backend"}`)},
+			{Push: protocol.PushPub, Channel: "user:alice", Offset: 2, Data: json.RawMessage(`{"from":"bob"}`), User: "bob"},
 		} {
 			p := w.next()
-			got := map[string]any{"channel": p["channel"], "offset": p["offset"], "data": p["data"], "user": p["user"]}
-			if diff := cmp.Diff(want, got); diff != "" {
+			p.Epoch = "" // the channel's epoch is not the point here
+			if diff := cmp.Diff(want, p); diff != "" {
 				t.Errorf("alice's connection %d: push (-want +got):\n%s", i+1, diff)
 			}
 		}

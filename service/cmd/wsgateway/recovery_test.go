@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -14,7 +15,7 @@ func pushOffsets(t *testing.T, w *wsConn, channel string, n int) []uint64 {
 	t.Helper()
 	var out []uint64
 	for len(out) < n {
-		p := typed[protocol.Message](t, w.next())
+		p := w.next()
 		if p.Push != protocol.PushPub || p.Channel != channel {
 			t.Fatalf("unexpected message %+v", p)
 		}
@@ -41,11 +42,11 @@ func pubOffsets(ps protocol.Publications) []uint64 {
 	return out
 }
 
-// subscribe sends a subscribe command with fields and returns its result.
-func (w *wsConn) subscribe(fields map[string]any) protocol.SubscribeResult {
+// subscribe sends cmd as a subscribe command and returns its result.
+func (w *wsConn) subscribe(cmd protocol.Command) protocol.SubscribeResult {
 	w.t.Helper()
-	fields["op"] = "subscribe"
-	return typed[protocol.SubscribeResult](w.t, w.result(w.call(fields)))
+	cmd.Op = protocol.OpSubscribe
+	return resultOf[protocol.SubscribeResult](w.t, w.call(cmd))
 }
 
 func seq(from, to uint64) []uint64 {
@@ -62,7 +63,7 @@ func TestRecovery(t *testing.T) {
 	g := startNode(t, "--dev", "--history-size", "5")
 	const ch = "chat:recover"
 	first := connected(t, g, "")
-	epoch := first.subscribe(map[string]any{"channel": ch}).Epoch
+	epoch := first.subscribe(protocol.Command{Channel: ch}).Epoch
 	publishN(t, g, ch, 3)
 	if got := pushOffsets(t, first, ch, 3); !equal(got, seq(1, 3)) {
 		t.Fatalf("live offsets %v", got)
@@ -86,7 +87,7 @@ func TestRecovery(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := connected(t, g, "")
-			res := w.subscribe(map[string]any{"channel": ch, "recover": true, "offset": tc.offset, "epoch": tc.epoch})
+			res := w.subscribe(protocol.Command{Channel: ch, Recover: true, Offset: tc.offset, Epoch: tc.epoch})
 			if res.Recovered != tc.recovered || !equal(pubOffsets(res.Publications), tc.pubs) {
 				t.Fatalf("recovered=%v pubs=%v, want %v %v", res.Recovered, pubOffsets(res.Publications), tc.recovered, tc.pubs)
 			}
@@ -97,7 +98,7 @@ func TestRecovery(t *testing.T) {
 	}
 	// Live pushes continue right after the recovered ones.
 	w := connected(t, g, "")
-	w.result(w.call(map[string]any{"op": "subscribe", "channel": ch, "recover": true, "offset": 4, "epoch": epoch}))
+	w.result(w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: ch, Recover: true, Offset: 4, Epoch: epoch}))
 	publishN(t, g, ch, 1)
 	if got := pushOffsets(t, w, ch, 1); !equal(got, []uint64{7}) {
 		t.Fatalf("after recovery got %v, want [7]", got)
@@ -118,7 +119,7 @@ func TestRecoveryRacingPublishers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
-				pub.result(pub.call(map[string]any{"op": "publish", "channel": ch, "data": 1}))
+				pub.result(pub.call(protocol.Command{Op: protocol.OpPublish, Channel: ch, Data: json.RawMessage(`1`)}))
 			}
 		}()
 	}
@@ -129,7 +130,7 @@ func TestRecoveryRacingPublishers(t *testing.T) {
 	epoch := ""
 	for round := 0; round < 60; round++ {
 		k := last - min(last, uint64(round%7)) // recover from a little behind
-		res := w.subscribe(map[string]any{"channel": ch, "recover": true, "offset": k, "epoch": epoch})
+		res := w.subscribe(protocol.Command{Channel: ch, Recover: true, Offset: k, Epoch: epoch})
 		got := pubOffsets(res.Publications)
 		if round > 0 && !res.Recovered {
 			t.Fatalf("round %d: not recovered from %d: %+v", round, k, res)
@@ -146,7 +147,7 @@ func TestRecoveryRacingPublishers(t *testing.T) {
 			t.Fatalf("round %d: live offsets %v, want %v", round, live, want)
 		}
 		last = live[len(live)-1]
-		w.result(w.call(map[string]any{"op": "unsubscribe", "channel": ch}))
+		w.result(w.call(protocol.Command{Op: protocol.OpUnsubscribe, Channel: ch}))
 		w.pending = nil // pushes that were already queued before the unsubscribe
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -41,7 +42,7 @@ func TestHistoryFloodOnANeverReadingConnection(t *testing.T) {
 	g := startNode(t, "--dev", "--command-rate", "0")
 	publishBig(t, g, "big:a", 100, 60<<10)
 	w := dialSmallBuffer(t, g)
-	w.result(w.call(map[string]any{"op": "connect"}))
+	w.result(w.call(protocol.Command{Op: protocol.OpConnect}))
 	lines := make([]string, 30)
 	for i := range lines {
 		lines[i] = fmt.Sprintf(`{"id":%d,"op":"history","channel":"big:a","limit":1000}`, 10+i)
@@ -67,10 +68,10 @@ func TestHistoryFloodOnANeverReadingConnection(t *testing.T) {
 
 // historyPage reads one page on the socket and returns its offsets and
 // whether it says it was truncated.
-func historyPage(t *testing.T, w *wsConn, cmd map[string]any) ([]uint64, bool) {
+func historyPage(t *testing.T, w *wsConn, cmd protocol.Command) ([]uint64, bool) {
 	t.Helper()
-	cmd["op"], cmd["channel"] = "history", "page:a"
-	res := typed[protocol.HistoryResult](t, w.result(w.call(cmd)))
+	cmd.Op, cmd.Channel = protocol.OpHistory, "page:a"
+	res := resultOf[protocol.HistoryResult](t, w.call(cmd))
 	return pubOffsets(res.Publications), res.Truncated
 }
 
@@ -86,7 +87,7 @@ func TestHistoryPagesWithinTheReplyBudget(t *testing.T) {
 	w := connected(t, g, "")
 
 	var got []uint64
-	offs, truncated := historyPage(t, w, map[string]any{"limit": 25})
+	offs, truncated := historyPage(t, w, protocol.Command{Limit: 25})
 	for {
 		if len(offs) == 0 {
 			t.Fatalf("an empty page after %v", got)
@@ -95,7 +96,7 @@ func TestHistoryPagesWithinTheReplyBudget(t *testing.T) {
 		if !truncated {
 			break
 		}
-		offs, truncated = historyPage(t, w, map[string]any{"since": got[len(got)-1], "limit": 25})
+		offs, truncated = historyPage(t, w, protocol.Command{Since: &got[len(got)-1], Limit: 25})
 	}
 	if want := seq(6, 30); !equal(got, want) {
 		t.Fatalf("paged offsets %v, want 6..30 each once", got)
@@ -113,11 +114,11 @@ func TestHistoryPagesWithinTheReplyBudget(t *testing.T) {
 	publishN(t, g, "page:a", 1500) // small ones
 	// Without the cap, limit 5000 would start at offset 1. The page from
 	// 531 may then end at the budget, as any page.
-	offs, truncated = historyPage(t, w, map[string]any{})
+	offs, truncated = historyPage(t, w, protocol.Command{})
 	if truncated || len(offs) != 100 || offs[0] != 1431 {
 		t.Fatalf("no limit: %d publications from %v (truncated %v), want 100 from 1431", len(offs), offs[:1], truncated)
 	}
-	offs, _ = historyPage(t, w, map[string]any{"limit": 5000})
+	offs, _ = historyPage(t, w, protocol.Command{Limit: 5000})
 	if offs[0] != 531 {
 		t.Fatalf("limit 5000: a page from %d, want from 531 (the cap of 1000)", offs[0])
 	}
@@ -129,7 +130,7 @@ func TestHistoryPagesWithinTheReplyBudget(t *testing.T) {
 func TestRecoveryTooBigIsNotRecovered(t *testing.T) {
 	g := startNode(t, "--dev", "--max-reply-bytes", "65536")
 	w := connected(t, g, "")
-	epoch := w.subscribe(map[string]any{"channel": "rec:a"}).Epoch
+	epoch := w.subscribe(protocol.Command{Channel: "rec:a"}).Epoch
 	publishBig(t, g, "rec:a", 20, 10<<10) // 200 KB
 	for _, tc := range []struct {
 		from      uint64
@@ -140,7 +141,7 @@ func TestRecoveryTooBigIsNotRecovered(t *testing.T) {
 		{17, true, 3},
 	} {
 		r := connected(t, g, "")
-		res := r.subscribe(map[string]any{"channel": "rec:a", "recover": true, "offset": tc.from, "epoch": epoch})
+		res := r.subscribe(protocol.Command{Channel: "rec:a", Recover: true, Offset: tc.from, Epoch: epoch})
 		if res.Recovered != tc.recovered || len(res.Publications) != tc.n || res.Offset != 20 {
 			t.Fatalf("recover from %d: recovered %v with %d publications at offset %v, want %v with %d",
 				tc.from, res.Recovered, len(res.Publications), res.Offset, tc.recovered, tc.n)
@@ -158,32 +159,33 @@ func TestPresenceIsCappedAndCounted(t *testing.T) {
 	var w *wsConn
 	for i := 0; i < n; i++ {
 		w = connected(t, g, "")
-		w.result(w.call(map[string]any{"op": "subscribe", "channel": "pres:a"}))
+		w.result(w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "pres:a"}))
 	}
 	for _, tc := range []struct {
 		name      string
-		res       map[string]any
+		res       json.RawMessage
 		most, min int
 	}{
-		{"budget", w.result(w.call(map[string]any{"op": "presence", "channel": "pres:a"})), 70, 40},
-		{"limit", w.result(w.call(map[string]any{"op": "presence", "channel": "pres:a", "limit": 5})), 5, 5},
+		{"budget", w.result(w.call(protocol.Command{Op: protocol.OpPresence, Channel: "pres:a"})), 70, 40},
+		{"limit", w.result(w.call(protocol.Command{Op: protocol.OpPresence, Channel: "pres:a", Limit: 5})), 5, 5},
 		{"API budget", apiGet(t, g, "/api/v1/presence?channel=pres:a"), 70, 40},
 		{"API limit", apiGet(t, g, "/api/v1/presence?channel=pres:a&limit=3"), 3, 3},
 	} {
-		users, _ := tc.res["users"].([]any)
-		if num(tc.res["count"]) != n || tc.res["truncated"] != true || len(users) > tc.most || len(users) < tc.min {
-			t.Errorf("%s: count %v, truncated %v, %d users; want count %d, truncated, %d to %d users",
-				tc.name, tc.res["count"], tc.res["truncated"], len(users), n, tc.min, tc.most)
+		res := typed[protocol.PresenceResult](t, tc.res)
+		if uint64(res.Count) != n || !res.Truncated || len(res.Users) > tc.most || len(res.Users) < tc.min {
+			t.Errorf("%s: count %d, truncated %v, %d users; want count %d, truncated, %d to %d users",
+				tc.name, res.Count, res.Truncated, len(res.Users), n, tc.min, tc.most)
 		}
 	}
-	res := w.result(w.call(map[string]any{"op": "presence", "channel": "pres:none"}))
-	if users, ok := res["users"].([]any); !ok || len(users) != 0 || num(res["count"]) != 0 || res["truncated"] != nil {
-		t.Errorf("empty channel: %v, want no users, count 0, not truncated", res)
+	// The whole answer: an empty list (not null) and no truncated field.
+	res := w.result(w.call(protocol.Command{Op: protocol.OpPresence, Channel: "pres:none"}))
+	if string(res) != `{"users":[],"count":0}` {
+		t.Errorf("empty channel: %s, want no users, count 0, not truncated", res)
 	}
 }
 
 // apiGet calls the API with GET and fails unless it answers 200.
-func apiGet(t *testing.T, g *gw, path string) map[string]any {
+func apiGet(t *testing.T, g *gw, path string) json.RawMessage {
 	t.Helper()
 	code, res := apiCall(t, g, "GET", path, "", "")
 	if code != http.StatusOK {
@@ -201,8 +203,8 @@ func apiGet(t *testing.T, g *gw, path string) map[string]any {
 func TestPingBurstGetsRateLimitedNot4008(t *testing.T) {
 	g := startNode(t, "--dev", "--send-queue-bytes", "67108864")
 	w := dialSmallBuffer(t, g)
-	w.result(w.call(map[string]any{"op": "connect"}))
-	w.result(w.call(map[string]any{"op": "subscribe", "channel": "stall:a"}))
+	w.result(w.call(protocol.Command{Op: protocol.OpConnect}))
+	w.result(w.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "stall:a"}))
 	publishBig(t, g, "stall:a", 160, 64<<10) // more than the socket buffers hold
 	w.send(pingFrame(100, 2500))
 	// The frame's commands are handled in one go; on a machine slow enough
@@ -215,12 +217,12 @@ func TestPingBurstGetsRateLimitedNot4008(t *testing.T) {
 			code = closed
 			break
 		}
-		if m["push"] != nil {
+		if m.Push != "" {
 			pushes++
 			continue
 		}
-		if num(m["id"]) != id {
-			t.Fatalf("reply %v, want id %d", m, id)
+		if m.ID != id {
+			t.Fatalf("reply %s, want id %d", show(m), id)
 		}
 		switch errCode(m) {
 		case "":
@@ -228,7 +230,7 @@ func TestPingBurstGetsRateLimitedNot4008(t *testing.T) {
 		case "rate_limited":
 			limited++
 		default:
-			t.Fatalf("reply %v, want a result or rate_limited", m)
+			t.Fatalf("reply %s, want a result or rate_limited", show(m))
 		}
 		id++
 	}

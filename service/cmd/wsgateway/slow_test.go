@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // TestSlowConsumer: a subscriber that stops reading is closed with 4008 once
@@ -19,10 +21,10 @@ func TestSlowConsumer(t *testing.T) {
 	g := startNode(t, "--dev", "--send-queue", "64")
 	const ch = "feed:slow"
 	slow := dialSmallBuffer(t, g)
-	slow.result(slow.call(map[string]any{"op": "connect"}))
-	slow.result(slow.call(map[string]any{"op": "subscribe", "channel": ch}))
+	slow.result(slow.call(protocol.Command{Op: protocol.OpConnect}))
+	slow.result(slow.call(protocol.Command{Op: protocol.OpSubscribe, Channel: ch}))
 	fast := connected(t, g, "")
-	fast.result(fast.call(map[string]any{"op": "subscribe", "channel": ch}))
+	fast.result(fast.call(protocol.Command{Op: protocol.OpSubscribe, Channel: ch}))
 
 	got := make(chan []uint64, 1)
 	const n = 600 // 600 x 16 KiB is more than the socket buffers and the queue hold

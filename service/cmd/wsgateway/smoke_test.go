@@ -1,18 +1,23 @@
 package main
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
+)
 
 func TestPublishReachesSubscriber(t *testing.T) {
 	g := startNode(t, "--dev")
 	sub := connected(t, g, "")
-	res := sub.result(sub.call(map[string]any{"op": "subscribe", "channel": "chat:lobby"}))
-	if num(res["offset"]) != 0 || res["epoch"] == "" || res["recovered"] != false {
-		t.Fatalf("subscribe result %v", res)
+	res := resultOf[protocol.SubscribeResult](t, sub.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "chat:lobby"}))
+	if res.Offset != 0 || res.Epoch == "" || res.Recovered || len(res.Publications) != 0 {
+		t.Fatalf("subscribe result %+v", res)
 	}
 	pub := connected(t, g, "")
-	pos := pub.result(pub.call(map[string]any{"op": "publish", "channel": "chat:lobby", "data": map[string]any{"text": "hi"}}))
-	if num(pos["offset"]) != 1 || pos["epoch"] != res["epoch"] {
-		t.Fatalf("publish result %v", pos)
+	pos := resultOf[protocol.Position](t, pub.call(protocol.Command{Op: protocol.OpPublish, Channel: "chat:lobby", Data: json.RawMessage(`{"text":"hi"}`)}))
+	if pos != (protocol.Position{Offset: 1, Epoch: res.Epoch}) {
+		t.Fatalf("publish result %+v, want offset 1 in epoch %q", pos, res.Epoch)
 	}
 	code, _ := apiCall(t, g, "POST", "/api/v1/publish", "", `{"channel":"chat:lobby","data":[1,
  2]}`)
@@ -21,8 +26,8 @@ func TestPublishReachesSubscriber(t *testing.T) {
 	}
 	for want := uint64(1); want <= 2; want++ {
 		p := sub.next()
-		if p["push"] != "pub" || num(p["offset"]) != want || p["channel"] != "chat:lobby" {
-			t.Fatalf("push %d: %v", want, p)
+		if p.Push != protocol.PushPub || p.Offset != want || p.Channel != "chat:lobby" {
+			t.Fatalf("push %d: %s", want, show(p))
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // TestStrictJSON: commands and API bodies are read one way only (exact
@@ -28,9 +30,9 @@ func TestStrictJSON(t *testing.T) {
 			w.nextID++
 			w.send(fmt.Sprintf(line, w.nextID))
 			if m := w.reply(w.nextID); errCode(m) != "bad_request" {
-				t.Errorf("%s: reply %v, want bad_request", line, m)
+				t.Errorf("%s: reply %s, want bad_request", line, show(m))
 			}
-			w.result(w.call(map[string]any{"op": "ping"})) // not three malformed frames in a row
+			w.result(w.call(protocol.Command{Op: protocol.OpPing})) // not three malformed frames in a row
 		}
 	})
 	t.Run("API", func(t *testing.T) {
@@ -66,7 +68,7 @@ func TestLivePushAndHistoryAreByteIdentical(t *testing.T) {
 			t.Parallel()
 			ch := "strict:" + strings.ToLower(via)
 			sub := connected(t, g, "")
-			sub.result(sub.call(map[string]any{"op": "subscribe", "channel": ch}))
+			sub.result(sub.call(protocol.Command{Op: protocol.OpSubscribe, Channel: ch}))
 			if via == "API" {
 				apiPublish(t, g, "", ch, data)
 			} else {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // otlpReceiver is a real OTLP/gRPC trace endpoint: the collector's own
@@ -117,8 +118,8 @@ func TestTraceFollowsAPublicationAcrossNodes(t *testing.T) {
 	const traceID, backendSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	traceparent := "00-" + traceID + "-" + backendSpan + "-01"
 	sub := dial(t, b, http.Header{"Traceparent": {"00-" + traceID + "-1111111111111111-01"}})
-	sub.result(sub.call(map[string]any{"op": "connect"}))
-	sub.result(sub.call(map[string]any{"op": "subscribe", "channel": "orders:eu"}))
+	sub.result(sub.call(protocol.Command{Op: protocol.OpConnect}))
+	sub.result(sub.call(protocol.Command{Op: protocol.OpSubscribe, Channel: "orders:eu"}))
 
 	req, _ := http.NewRequest("POST", "http://"+a.API+"/api/v1/publish", strings.NewReader(`{"channel":"orders:eu","data":{"n":1}}`))
 	req.Header.Set("Traceparent", traceparent)
@@ -127,8 +128,8 @@ func TestTraceFollowsAPublicationAcrossNodes(t *testing.T) {
 		t.Fatalf("publish: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	if p := sub.next(); p["push"] != "pub" {
-		t.Fatalf("push %v", p)
+	if p := sub.next(); p.Push != protocol.PushPub {
+		t.Fatalf("push %s", show(p))
 	}
 
 	pub := recv.find(t, traceID, "a", "publish orders")
