@@ -322,7 +322,8 @@ export class Client extends Emitter<ClientEvents> {
     this._ready = true;
     this._upAt = this._lastRecv = this._o.now();
     this._ping = (r.ping_interval || DEFAULT_PING) * 1000;
-    this._tick = setInterval(() => this._check(false), Math.max(1000, this._ping / 4));
+    // a tick of at most a second: the checks compare wall-clock times, so a late tick (sleep, a throttled tab) still sees the truth
+    this._tick = setInterval(() => this._check(false), Math.min(1000, this._ping / 4));
     this._set({ state: "connected" });
     this._emit("connected", r);
     this._waiters.splice(0).forEach(([ok]) => ok());
@@ -332,8 +333,9 @@ export class Client extends Emitter<ClientEvents> {
 
   /** _drop ends the current connection from this side, as if the server had closed with code. */
   private _drop(code: number, reason: string, noRetry?: boolean): void {
-    this._t!.close(1000, reason); // browsers only let a client send 1000 or 3000-4999
-    this._closed(code, reason, noRetry);
+    const t = this._t!;
+    this._closed(code, reason, noRetry); // first: it retires this connection, so t's own close event is ignored
+    t.close(1000, reason); // browsers only let a client send 1000 or 3000-4999
   }
 
   /** _closed handles the end of the current connection. */
@@ -543,7 +545,7 @@ export class Client extends Emitter<ClientEvents> {
     if (e.state == "subscribing" && c.state == "subscribing") return;
     c.state = e.state;
     c.handles.forEach((h) => h._set(e));
-    if (e.state != "subscribing") c.handles.clear();
+    if (e.state == "unsubscribed") c.handles.clear();
   }
 
   /** _sync sends what the channel's handle count asks for, after the current tick, so that a quick unsubscribe and subscribe cancel out. */

@@ -24,17 +24,12 @@ export interface TransportHandlers {
 /** Dial opens a Transport to url. */
 export type Dial = (url: string, h: TransportHandlers) => Transport;
 
-/** WebSocketLike is the part of the WebSocket constructor the library uses (browsers' and the `ws` package's). */
-export interface WebSocketLike {
-  new (url: string, protocols?: string | string[]): {
-    onopen: ((e: any) => void) | null;
-    onmessage: ((e: { data: any }) => void) | null;
-    onclose: ((e: { code: number; reason: string }) => void) | null;
-    onerror: ((e: any) => void) | null;
-    send(data: string): void;
-    close(code?: number, reason?: string): void;
-  };
-}
+/**
+ * WebSocketLike is a WebSocket constructor: the browser's, or the `ws`
+ * package's in Node 20. Its sockets are used through onopen, onmessage,
+ * onclose, onerror, send and close only.
+ */
+export type WebSocketLike = new (url: string, protocols?: string | string[]) => any;
 
 /** SUBPROTOCOL is the protocol version the library speaks. */
 export const SUBPROTOCOL = "wsgateway.v1";
@@ -44,8 +39,8 @@ export function webSocketDial(WS: WebSocketLike): Dial {
   return (url, h) => {
     const ws = new WS(url, SUBPROTOCOL);
     ws.onopen = () => h.open();
-    ws.onmessage = (e) => h.message(String(e.data));
-    ws.onclose = (e) => h.close(e.code, e.reason);
+    ws.onmessage = (e: { data: unknown }) => h.message(String(e.data));
+    ws.onclose = (e: { code: number; reason: string }) => h.close(e.code, e.reason);
     ws.onerror = () => {}; // a close event always follows
     return {
       send: (f) => ws.send(f),
