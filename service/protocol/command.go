@@ -15,10 +15,12 @@ const (
 	OpHistory     = "history"
 	OpPing        = "ping"
 	OpRefresh     = "refresh"
+	// OpRPC asks the backend's rpc hook a question (CONTRACT §6).
+	OpRPC = "rpc"
 )
 
 // Ops lists every op, for metrics; OpInvalid labels commands that did not decode.
-var Ops = []string{OpConnect, OpSubscribe, OpUnsubscribe, OpPublish, OpPresence, OpHistory, OpPing, OpRefresh, OpInvalid}
+var Ops = []string{OpConnect, OpSubscribe, OpUnsubscribe, OpPublish, OpPresence, OpHistory, OpPing, OpRefresh, OpRPC, OpInvalid}
 
 // OpInvalid is the metrics label of a command that did not decode.
 const OpInvalid = "invalid"
@@ -30,6 +32,7 @@ type Command struct {
 	Op             string          `json:"op"`
 	Token          string          `json:"token,omitempty"`
 	Channel        string          `json:"channel,omitempty"`
+	Method         string          `json:"method,omitempty"`
 	Data           json.RawMessage `json:"data,omitempty"`
 	IdempotencyKey string          `json:"idempotency_key,omitempty"`
 	Recover        bool            `json:"recover,omitempty"`
@@ -94,6 +97,13 @@ func (c *Command) validate() *Error {
 			return Errorf(CodeBadRequest, "limit must not be negative")
 		}
 		return c.validChannel()
+	case OpRPC:
+		// A method is named like a channel: its namespace (before the
+		// first ':') picks the backend, and it travels in logs and metrics.
+		if !ValidChannel(c.Method) {
+			return Errorf(CodeBadRequest, "invalid method name %q", truncate(c.Method, 64))
+		}
+		return nil
 	case OpPublish:
 		if len(c.Data) == 0 {
 			return Errorf(CodeBadRequest, "publish needs data")

@@ -25,6 +25,12 @@ func TestDecodeCommandValid(t *testing.T) {
 			Command{ID: 2, Op: OpSubscribe, Channel: "chat:lobby"}},
 		{"subscribe with recovery", `{"id":2,"op":"subscribe","channel":"chat:lobby","recover":true,"offset":46,"epoch":"E"}`,
 			Command{ID: 2, Op: OpSubscribe, Channel: "chat:lobby", Recover: true, Offset: 46, Epoch: "E"}},
+		{"subscribe with data", `{"id":2,"op":"subscribe","channel":"game:t","data":{ "seat": 3 }}`,
+			Command{ID: 2, Op: OpSubscribe, Channel: "game:t", Data: json.RawMessage(`{"seat":3}`)}},
+		{"rpc", `{"id":9,"op":"rpc","method":"billing:charge","data":[1, 2]}`,
+			Command{ID: 9, Op: OpRPC, Method: "billing:charge", Data: json.RawMessage(`[1,2]`)}},
+		{"rpc without data", `{"id":9,"op":"rpc","method":"billing"}`,
+			Command{ID: 9, Op: OpRPC, Method: "billing"}},
 		{"unsubscribe", `{"id":3,"op":"unsubscribe","channel":"user:alice"}`,
 			Command{ID: 3, Op: OpUnsubscribe, Channel: "user:alice"}},
 		{"publish object", `{"id":4,"op":"publish","channel":"c","data":{"text":"hi"}}`,
@@ -122,6 +128,9 @@ func TestDecodeCommandInvalid(t *testing.T) {
 			strings.Repeat("k", MaxIdempotencyKeyLen+1) + `"}`, 7},
 		{"refresh without token", `{"id":7,"op":"refresh"}`, 7},
 		{"refresh with empty token", `{"id":7,"op":"refresh","token":""}`, 7},
+		{"rpc without method", `{"id":7,"op":"rpc","data":1}`, 7},
+		{"rpc with a space in the method", `{"id":7,"op":"rpc","method":"billing charge"}`, 7},
+		{"rpc with a method that is a number", `{"id":7,"op":"rpc","method":5}`, 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

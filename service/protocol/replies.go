@@ -23,11 +23,15 @@ func AppendHistoryReply(dst []byte, id uint64, r HistoryResult) []byte {
 // AppendSubscribeReply appends the reply to a subscribe command, recovered
 // publications included, as AppendHistoryReply does.
 func AppendSubscribeReply(dst []byte, id uint64, r SubscribeResult) []byte {
-	dst = slices.Grow(dst, 128+len(r.Epoch)+publicationsLen(r.Publications))
+	dst = slices.Grow(dst, 128+len(r.Epoch)+publicationsLen(r.Publications)+len(r.Data))
 	dst = appendReplyStart(dst, id, r.Offset, r.Epoch)
 	dst = append(dst, `,"recovered":`...)
 	dst = strconv.AppendBool(dst, r.Recovered)
 	dst = appendPublications(dst, r.Publications)
+	if len(r.Data) > 0 {
+		dst = append(dst, `,"data":`...)
+		dst = append(dst, r.Data...)
+	}
 	return append(dst, "}}"...)
 }
 

@@ -9,6 +9,9 @@ type ConnectResult struct {
 	Node         string `json:"node"`
 	Zone         string `json:"zone"`
 	PingInterval int    `json:"ping_interval"`
+	// Data is the connect hook's data for the client; absent without one,
+	// so a v1 reply keeps its bytes.
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // SubscribeResult answers subscribe.
@@ -17,6 +20,13 @@ type SubscribeResult struct {
 	Epoch        string       `json:"epoch"`
 	Recovered    bool         `json:"recovered"`
 	Publications Publications `json:"publications"`
+	// Data is the subscribe hook's data for the client; absent without one.
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// RPCResult answers rpc: the backend's data, null when it gave none.
+type RPCResult struct {
+	Data json.RawMessage `json:"data"`
 }
 
 // HistoryResult answers history, on the socket and on the API.

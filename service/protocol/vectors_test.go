@@ -134,6 +134,8 @@ func encodeReply(t *testing.T, op string, m Message) []byte {
 		return AppendReply(nil, m.ID, decodeAs[PresenceResult](t, m.Result))
 	case OpPublish:
 		return AppendReply(nil, m.ID, decodeAs[Position](t, m.Result))
+	case OpRPC:
+		return AppendReply(nil, m.ID, decodeAs[RPCResult](t, m.Result))
 	case OpUnsubscribe, OpPing, OpRefresh:
 		decodeAs[struct{}](t, m.Result)
 		return AppendResult(nil, m.ID, []byte("{}"))
