@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -36,12 +36,13 @@ type caller struct {
 // Route is one configured hook: where it goes, its timeout and on_error.
 // Immutable after New; safe for concurrent use.
 type Route struct {
-	c        *caller
-	hook     string
-	ep       *endpoint
-	timeout  time.Duration
-	allow    bool       // on_error: allow
-	coalesce *coalescer // connect only
+	c           *caller
+	hook        string
+	ep          *endpoint
+	timeout     time.Duration
+	allow       bool       // on_error: allow
+	userAllowed bool       // connect in mode hook: the result may name the user
+	coalesce    *coalescer // connect only
 }
 
 // Call makes one attempt (never a retry), bounded by the route's timeout and
@@ -68,21 +69,39 @@ func (r *Route) call(ctx context.Context, req Request) Answer {
 	ctx, span := r.c.tracer.Start(ctx, "hook "+r.hook, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("wsgateway.hook", r.hook), attribute.String("wsgateway.hook.endpoint", r.ep.name)))
 	defer span.End()
+	body, err := r.body(req)
+	if err != nil {
+		r.c.log.Error("hook call not made", "hook", r.hook, "err", err)
+		r.c.m.requests.WithLabelValues(r.hook, resultFailed).Inc()
+		return r.failed(span, resultFailed, err)
+	}
 	start := time.Now()
-	ans, err := r.ep.cb.Execute(func() (Answer, error) { return r.post(ctx, req) })
+	ans, err := r.ep.cb.Execute(func() (Answer, error) { return r.post(ctx, req.Key, body) })
 	result := resultOf(ans, err)
 	r.c.m.requests.WithLabelValues(r.hook, result).Inc()
 	if result != resultBreakerOpen {
 		r.c.m.duration.WithLabelValues(r.hook).Observe(time.Since(start).Seconds())
 	}
-	span.SetAttributes(attribute.String("wsgateway.hook.result", result))
 	if err == nil {
+		span.SetAttributes(attribute.String("wsgateway.hook.result", result))
 		return ans
 	}
-	span.SetStatus(codes.Error, err.Error())
 	if result == resultFailed {
 		r.c.log.Debug("hook call failed", "hook", r.hook, "endpoint", r.ep.name, "err", err)
 	}
+	return r.failed(span, result, err)
+}
+
+// failed applies on_error to a failed call.
+func (r *Route) failed(span trace.Span, result string, err error) Answer {
+	span.SetAttributes(attribute.String("wsgateway.hook.result", result))
+	span.SetStatus(codes.Error, err.Error())
+	return r.onError()
+}
+
+// onError is the answer to a failed call: go ahead with on_error: allow,
+// unavailable with reject.
+func (r *Route) onError() Answer {
 	if r.allow {
 		return Answer{Result: &Result{}, Failed: true}
 	}
@@ -104,20 +123,16 @@ func resultOf(a Answer, err error) string {
 }
 
 // post sends the request and reads the answer. Its error is a failure.
-func (r *Route) post(ctx context.Context, req Request) (Answer, error) {
-	body, err := r.body(req)
-	if err != nil {
-		return Answer{}, err
-	}
+func (r *Route) post(ctx context.Context, key string, body []byte) (Answer, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, r.ep.url+"/"+r.hook, strings.NewReader(string(body)))
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, r.ep.url+"/"+r.hook, bytes.NewReader(body))
 	if err != nil {
 		return Answer{}, err
 	}
 	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Idempotency-Key", req.Key)
+	hr.Header.Set("Idempotency-Key", key)
 	if tp := telemetry.TraceParent(ctx); tp != "" {
 		hr.Header.Set("Traceparent", tp)
 	}

@@ -81,6 +81,7 @@ func New(cfg *Config, d Deps) (*Hooks, error) {
 	if cc := cfg.Connect; cc != nil {
 		r := route(HookConnect, &cc.HookConfig)
 		r.coalesce = newCoalescer()
+		r.userAllowed = cc.Mode == ModeHook
 		h.connect = &ConnectRoute{Route: r, Mode: cc.Mode, ForwardHeaders: cc.ForwardHeaders}
 	}
 	for ns, n := range cfg.Namespaces {
