@@ -66,8 +66,7 @@ func (r *Route) Call(ctx context.Context, req Request) Answer {
 
 // call is one attempt through the endpoint's breaker, with on_error applied.
 func (r *Route) call(ctx context.Context, req Request) Answer {
-	ctx, span := r.c.tracer.Start(ctx, "hook "+r.hook, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("wsgateway.hook", r.hook), attribute.String("wsgateway.hook.endpoint", r.ep.name)))
+	ctx, span := r.startSpan(ctx)
 	defer span.End()
 	body, err := r.body(req)
 	if err != nil {
@@ -91,6 +90,20 @@ func (r *Route) call(ctx context.Context, req Request) Answer {
 	}
 	return r.failed(span, result, err)
 }
+
+// startSpan starts the call's client span in the command's trace. A
+// command that is not traced gets no hook span either: a hook call alone
+// would be an orphan root trace.
+func (r *Route) startSpan(ctx context.Context) (context.Context, trace.Span) {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx, noopSpan
+	}
+	return r.c.tracer.Start(ctx, "hook "+r.hook, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("wsgateway.hook", r.hook), attribute.String("wsgateway.hook.endpoint", r.ep.name)))
+}
+
+// noopSpan stands in for the span of an untraced call; ending it is a no-op.
+var noopSpan = trace.SpanFromContext(context.Background())
 
 // failed applies on_error to a failed call.
 func (r *Route) failed(span trace.Span, result string, err error) Answer {

@@ -33,6 +33,7 @@ type Hooks struct {
 	subscribe map[string]*Route // by namespace
 	publish   map[string]*Route
 	rpc       map[string]*Route
+	m         *metrics
 }
 
 // ConnectRoute is the connect hook's route, with its mode and the
@@ -57,7 +58,7 @@ func New(cfg *Config, d Deps) (*Hooks, error) {
 		return nil, fmt.Errorf("hooks: Deps.Registry is nil")
 	}
 	m := newMetrics(d.Registry)
-	h := &Hooks{subscribe: map[string]*Route{}, publish: map[string]*Route{}, rpc: map[string]*Route{}}
+	h := &Hooks{subscribe: map[string]*Route{}, publish: map[string]*Route{}, rpc: map[string]*Route{}, m: m}
 	if cfg == nil {
 		return h, nil
 	}
