@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wsgateway/wsgateway/service/internal/auth"
+	"github.com/wsgateway/wsgateway/service/internal/hooks"
 	"github.com/wsgateway/wsgateway/service/internal/telemetry"
 	"github.com/wsgateway/wsgateway/service/protocol"
 )
@@ -32,13 +33,42 @@ func (s *Session) handleLine(line []byte) bool {
 		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeRateLimited, "more than %g commands per second", s.mgr.cfg.CommandRate))
 		return true
 	}
-	if !s.connected && cmd.Op != protocol.OpConnect {
-		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeUnauthorized, "the first command must be connect"))
-		s.Close(protocol.CloseUnauthorized)
+	// Once a command went to the executor, every later one follows it
+	// there, so that replies keep the order of the commands.
+	if e := s.exec.Load(); e != nil && e.busy() {
+		e.enqueue(&cmd)
 		return true
 	}
-	s.dispatch(&cmd)
+	if s.needsHook(&cmd) {
+		if cmd.Op == protocol.OpConnect && !s.connected.Load() {
+			s.connectDeadline()
+		}
+		s.executor().enqueue(&cmd)
+		return true
+	}
+	s.runCommand(&cmd)
 	return true
+}
+
+// runCommand runs one command: on the reader when no hook is involved, or
+// on the executor.
+func (s *Session) runCommand(cmd *protocol.Command) {
+	if closing, _ := s.out.state(); closing {
+		return // a command queued behind a close
+	}
+	if !s.connected.Load() && cmd.Op != protocol.OpConnect {
+		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeUnauthorized, "the first command must be connect"))
+		s.Close(protocol.CloseUnauthorized)
+		return
+	}
+	s.dispatch(cmd)
+}
+
+// connectDeadline lifts the 10 s connect deadline once connect arrived and
+// waits for its hook: the client is live for twice the ping interval (no
+// pings go out before connect) plus the longest hook timeout.
+func (s *Session) connectDeadline() {
+	_ = s.conn.SetReadDeadline(time.Now().Add(2*s.mgr.cfg.PingInterval + hooks.MaxTimeout))
 }
 
 func (s *Session) dispatch(cmd *protocol.Command) {
@@ -57,6 +87,8 @@ func (s *Session) dispatch(cmd *protocol.Command) {
 		s.history(cmd)
 	case protocol.OpRefresh:
 		s.refresh(cmd)
+	case protocol.OpRPC:
+		s.rpc(cmd)
 	case protocol.OpPing:
 		s.sendReply(protocol.AppendResult(nil, cmd.ID, emptyResult))
 	}
@@ -86,20 +118,36 @@ func (s *Session) allow() bool {
 }
 
 func (s *Session) connect(cmd *protocol.Command) {
-	if s.connected {
+	if s.connected.Load() {
 		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "already connected"))
+		return
+	}
+	if route := s.mgr.cfg.Hooks.Connect(); route != nil {
+		s.connectWithHook(cmd, route)
 		return
 	}
 	claims, err := s.authenticate(cmd.Token)
 	if err != nil {
-		s.m.Connects.WithLabelValues(ConnectUnauthorized).Inc()
-		s.endConnectSpan(ConnectUnauthorized)
-		s.mgr.log.Debug("connect refused", "conn", s.id, "err", err)
-		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeUnauthorized, "invalid or missing token"))
-		s.Close(protocol.CloseUnauthorized)
+		s.refuseConnect(cmd, err)
 		return
 	}
-	s.claims, s.connected = claims, true
+	s.accept(cmd, claims, nil)
+}
+
+// refuseConnect answers a connect whose token is missing or invalid.
+func (s *Session) refuseConnect(cmd *protocol.Command, err error) {
+	s.m.Connects.WithLabelValues(ConnectUnauthorized).Inc()
+	s.endConnectSpan(ConnectUnauthorized)
+	s.mgr.log.Debug("connect refused", "conn", s.id, "err", err)
+	s.replyError(cmd.ID, protocol.Errorf(protocol.CodeUnauthorized, "invalid or missing token"))
+	s.Close(protocol.CloseUnauthorized)
+}
+
+// accept makes the connection live for claims; data is the connect hook's
+// for the client (nil: none).
+func (s *Session) accept(cmd *protocol.Command, claims *auth.Claims, data []byte) {
+	s.claims = claims
+	s.connected.Store(true)
 	s.mgr.hub.AddConn(claims.User, s)
 	s.mgr.connected.Add(1)
 	s.m.Connects.WithLabelValues(ConnectOK).Inc()
@@ -109,7 +157,7 @@ func (s *Session) connect(cmd *protocol.Command) {
 	_ = s.extendReadDeadline()
 	s.sendReply(protocol.AppendReply(nil, cmd.ID, protocol.ConnectResult{
 		Client: s.id, User: claims.User, Node: s.mgr.cfg.Node, Zone: s.mgr.cfg.Zone,
-		PingInterval: int(s.mgr.cfg.PingInterval / time.Second),
+		PingInterval: int(s.mgr.cfg.PingInterval / time.Second), Data: data,
 	}))
 }
 
@@ -155,7 +203,12 @@ func (s *Session) publish(cmd *protocol.Command) {
 	if span != nil {
 		opts.TraceParent = telemetry.TraceParent(ctx) // the delivery spans on every node hang off it
 	}
-	pos, err := s.mgr.broker.Publish(ctx, cmd.Channel, cmd.Data, opts)
+	data, ok := s.publishHook(cmd, span)
+	if !ok {
+		endSpan(span, nil)
+		return
+	}
+	pos, err := s.mgr.broker.Publish(ctx, cmd.Channel, data, opts)
 	endSpan(span, err, telemetry.Offset(pos.Offset))
 	if err != nil {
 		s.replyFailure(ctx, cmd, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wsgateway/wsgateway/service/internal/auth"
 	"github.com/wsgateway/wsgateway/service/internal/config"
+	"github.com/wsgateway/wsgateway/service/internal/hooks"
 	"github.com/wsgateway/wsgateway/service/internal/hub"
 )
 
@@ -42,6 +43,8 @@ type Config struct {
 	// Connects is wsgateway_connects_total (NewConnects), which the server
 	// shares; nil: the Manager registers one of its own (tests).
 	Connects *prometheus.CounterVec
+	// Hooks calls the backend's hooks (--hooks-config); nil: none.
+	Hooks *hooks.Hooks
 }
 
 // Verifier turns a token into claims; *auth.Verifier and auth.DevVerifier
@@ -106,7 +109,7 @@ func NewManager(cfg Config, b Broker, h *hub.Hub, v Verifier, log *slog.Logger, 
 	if m.m.Connects == nil {
 		m.m.Connects = NewConnects(reg)
 	}
-	for _, r := range []string{ConnectOK, ConnectUnauthorized, ConnectTimeout} {
+	for _, r := range []string{ConnectOK, ConnectUnauthorized, ConnectUnavailable, ConnectTimeout} {
 		m.m.Connects.WithLabelValues(r) // every result at zero from the start
 	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -16,6 +16,8 @@ const (
 	ConnectOK           = "ok"
 	ConnectUnauthorized = "unauthorized"
 	ConnectTimeout      = "timeout"
+	// ConnectUnavailable: the connect hook failed with on_error: reject.
+	ConnectUnavailable = "unavailable"
 )
 
 // NewConnects registers wsgateway_connects_total, connection attempts by

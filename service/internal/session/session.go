@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -27,11 +28,17 @@ type ConnInfo struct {
 	// Trace holds the upgrade request's remote span context (W3C
 	// traceparent) when tracing is on; nil otherwise.
 	Trace context.Context
+	// Headers are the upgrade request's headers the connect hook forwards
+	// (Manager.ForwardedHeaders); nil without one.
+	Headers map[string]string
 }
 
 // Session is one WebSocket connection. Its reader goroutine (the one running
-// Serve) owns the fields below marked "reader"; the outbox has its own lock
-// and its single writer goroutine; subscriptions are shared with the hub.
+// Serve) owns the fields below marked "reader", except while the executor
+// runs commands (see executor): then the executor goroutine owns the
+// command state (claims, meta, subs, the timers) and the reader keeps only
+// the framing (limiter, malformed). The outbox has its own lock and its
+// single writer goroutine; subscriptions are shared with the hub.
 type Session struct {
 	id   string
 	mgr  *Manager
@@ -44,7 +51,7 @@ type Session struct {
 
 	// reader
 	claims       *auth.Claims
-	connected    bool
+	meta         json.RawMessage // the connect hook's, sent in every later hook body
 	subs         map[string]*subscription
 	limiter      *rate.Limiter
 	limitedSince time.Time // start of the current run of rate limiting
@@ -55,6 +62,13 @@ type Session struct {
 	// batch it last saw in flight and for how many scans in a row.
 	stallBatch uint64
 	stallScans int
+
+	// connected is set once connect succeeded; atomic because the reader
+	// reads it while the executor may be running the connect.
+	connected atomic.Bool
+	// exec runs the commands from the first one that needs a hook on; nil
+	// until then (and forever without hooks). Set by the reader only.
+	exec atomic.Pointer[executor]
 
 	expiresAt   atomic.Int64 // token expiry, Unix nanoseconds; 0: none
 	expiryTimer *time.Timer
@@ -139,7 +153,7 @@ func (s *Session) handleFrame(frame []byte) {
 		s.Close(protocol.CloseInvalidUTF8)
 		return
 	}
-	if s.connected {
+	if s.connected.Load() {
 		_ = s.extendReadDeadline()
 	}
 	bad := false
@@ -179,7 +193,11 @@ func (s *Session) readFailed(err error) {
 		if closing, _ := s.out.state(); closing {
 			return
 		}
-		if !s.connected {
+		if e := s.exec.Load(); e != nil && e.busy() {
+			// The executor owns the connect state; the connect's deadline
+			// was lifted when it took the command (connectDeadline).
+			s.Close(protocol.CloseStale)
+		} else if !s.connected.Load() {
 			s.m.Connects.WithLabelValues(ConnectTimeout).Inc()
 			s.endConnectSpan(ConnectTimeout)
 			s.Close(protocol.CloseConnectTimeout)
@@ -213,6 +231,9 @@ func (s *Session) Close(reason protocol.Disconnect) {
 	start, started := s.out.close(reason)
 	if !started {
 		return
+	}
+	if e := s.exec.Load(); e != nil {
+		e.cancel() // no hook call outlives the connection
 	}
 	// The reader must not wait for traffic that may never come.
 	_ = s.conn.SetReadDeadline(time.Now().Add(writeWait + closeWait + closeGrace))
@@ -268,10 +289,13 @@ func (s *Session) send(it item) {
 
 // teardown runs once on the reader goroutine after the read loop ends.
 func (s *Session) teardown() {
+	if e := s.exec.Load(); e != nil {
+		e.stop() // from here on teardown owns the command state again
+	}
 	s.endConnectSpan("closed")
 	s.stopTimers()
 	s.leaveAll()
-	if s.connected {
+	if s.connected.Load() {
 		s.mgr.hub.RemoveConn(s.claims.User, s)
 		s.mgr.connected.Add(-1)
 	}

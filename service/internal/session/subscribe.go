@@ -29,6 +29,14 @@ func (s *Session) subscribe(cmd *protocol.Command) {
 		s.replyError(cmd.ID, protocol.Errorf(protocol.CodeTooManySubscriptions, "at most %d subscriptions", s.mgr.cfg.MaxSubscriptions))
 		return
 	}
+	// The span covers the hook and the join; the hook is asked before the
+	// subscription joins the hub, so nothing is held back while it waits.
+	ctx, span := s.startSpan(ctx, "subscribe", trace.SpanKindServer, cmd, telemetry.OpSubscribe)
+	data, ok := s.subscribeHook(cmd, span)
+	if !ok {
+		endSpan(span, nil)
+		return
+	}
 	sub := &subscription{s: s, channel: ch}
 	if s.subs == nil {
 		s.subs = make(map[string]*subscription)
@@ -38,8 +46,7 @@ func (s *Session) subscribe(cmd *protocol.Command) {
 	// and the live pushes meet without a gap: anything published from now
 	// on is held in sub until activate, and duplicates are dropped there.
 	s.mgr.hub.Subscribe(ch, sub)
-	ctx, span := s.startSpan(ctx, "subscribe", trace.SpanKindServer, cmd, telemetry.OpSubscribe)
-	recovery, err := s.join(ctx, sub, cmd)
+	recovery, err := s.join(ctx, sub, cmd, data)
 	endSpan(span, err, attribute.String("wsgateway.recovery", recovery))
 	if err != nil {
 		s.leave(ctx, sub)
@@ -50,7 +57,8 @@ func (s *Session) subscribe(cmd *protocol.Command) {
 // join makes the node receive the channel, registers presence, reads the
 // position (and the missed publications when recovering), and activates sub.
 // It returns the recovery outcome: none, recovered or not_recovered.
-func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Command) (string, error) {
+// data is the subscribe hook's for the client (nil: none).
+func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Command, data []byte) (string, error) {
 	if err := s.mgr.broker.Subscribe(ctx, sub.channel); err != nil {
 		return "none", err
 	}
@@ -69,7 +77,7 @@ func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Com
 	if err != nil {
 		return "none", err
 	}
-	res := protocol.SubscribeResult{Offset: h.Offset, Epoch: h.Epoch, Publications: protocol.Publications{}}
+	res := protocol.SubscribeResult{Offset: h.Offset, Epoch: h.Epoch, Publications: protocol.Publications{}, Data: data}
 	outcome := "none"
 	if cmd.Recover {
 		res.Recovered, outcome = recovered(cmd, h), "not_recovered"

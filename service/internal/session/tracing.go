@@ -43,11 +43,17 @@ func (s *Session) endConnectSpan(result string) {
 // startSpan opens a command's span, a root of its own: a connection lives
 // for hours, so its commands are not children of its connect span.
 func (s *Session) startSpan(ctx context.Context, op string, kind trace.SpanKind, cmd *protocol.Command, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	return s.startSpanOn(ctx, op, kind, cmd.Channel, attrs...)
+}
+
+// startSpanOn opens a command's span on a name: a channel, or an rpc
+// method (named like one).
+func (s *Session) startSpanOn(ctx context.Context, op string, kind trace.SpanKind, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
 	if s.mgr.cfg.Tracer == nil {
 		return ctx, nil
 	}
-	attrs = append(attrs, telemetry.System, telemetry.Destination(cmd.Channel))
-	return s.mgr.cfg.Tracer.Start(ctx, telemetry.SpanName(op, cmd.Channel),
+	attrs = append(attrs, telemetry.System, telemetry.Destination(name))
+	return s.mgr.cfg.Tracer.Start(ctx, telemetry.SpanName(op, name),
 		trace.WithSpanKind(kind), trace.WithAttributes(attrs...))
 }
 
