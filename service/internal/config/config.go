@@ -36,6 +36,10 @@ type Config struct {
 	JWTIssuer    string        // --jwt-issuer: required "iss" when non-empty
 	JWTLeeway    time.Duration // --jwt-leeway: clock skew allowed on exp, nbf and iat (at most 1m)
 
+	// HooksConfig is the path of the backend hooks' YAML file (CONTRACT §6);
+	// empty: no hook is called. The gateway loads it with hooks.Load.
+	HooksConfig string // --hooks-config
+
 	APIKey         string   // --api-key: empty means the API refuses every call
 	AllowedOrigins []string // --allowed-origins: empty means same host only
 	Dev            bool     // --dev: anonymous clients with every permission

@@ -32,6 +32,7 @@ func specs(c *Config) []spec {
 		{"jwt-audience", &c.JWTAudience, "required `aud` claim of client tokens; empty: not checked"},
 		{"jwt-issuer", &c.JWTIssuer, "required `iss` claim of client tokens; empty: not checked"},
 		{"jwt-leeway", &c.JWTLeeway, "clock skew allowed when checking exp, nbf and iat of client tokens (at most 1m)"},
+		{"hooks-config", &c.HooksConfig, "`path` to the backend hooks' YAML file (docs/hooks.md); empty: no hook is called"},
 		{"api-key", &c.APIKey, "`key` backends present to the API port; empty: the API refuses every call"},
 		{"allowed-origins", &c.AllowedOrigins, "comma `list` of allowed Origin values (* matches one host part); empty: same host only"},
 		{"dev", &c.Dev, "development mode: anonymous clients with every permission, no API key needed; never in production"},

@@ -16,6 +16,7 @@ import (
 	"github.com/wsgateway/wsgateway/service/internal/auth"
 	"github.com/wsgateway/wsgateway/service/internal/broker"
 	"github.com/wsgateway/wsgateway/service/internal/config"
+	"github.com/wsgateway/wsgateway/service/internal/hooks"
 	"github.com/wsgateway/wsgateway/service/internal/hub"
 	"github.com/wsgateway/wsgateway/service/internal/server"
 	"github.com/wsgateway/wsgateway/service/internal/session"
@@ -37,7 +38,8 @@ type clusterBroker interface {
 
 // build connects the parts: the broker feeds the hub, sessions use both,
 // and the server serves sessions; neither broker nor hub imports the other.
-func build(cfg config.Config, version string, log *slog.Logger, tracer trace.Tracer) (*node, error) {
+// hooksCfg is the loaded --hooks-config, nil without one.
+func build(cfg config.Config, hooksCfg *hooks.Config, version string, log *slog.Logger, tracer trace.Tracer) (*node, error) {
 	verifier, err := newVerifier(cfg)
 	if err != nil {
 		return nil, err
@@ -48,6 +50,11 @@ func build(cfg config.Config, version string, log *slog.Logger, tracer trace.Tra
 	bm := broker.NewMetrics(reg) // the redis_* series exist at zero on every node
 	connects := session.NewConnects(reg)
 
+	// The hook metrics exist from startup, with or without hooks.
+	hk, err := hooks.New(hooksCfg, hooks.Deps{Log: log, Registry: reg, Tracer: tracer, Node: cfg.NodeID, Zone: cfg.Zone})
+	if err != nil {
+		return nil, fmt.Errorf("--hooks-config: %w", err)
+	}
 	h := hub.New(reg, tracer)
 	started := time.Now()
 	var sm *session.Manager // set below; nodeInfo is called only once the node runs
@@ -70,7 +77,7 @@ func build(cfg config.Config, version string, log *slog.Logger, tracer trace.Tra
 		MaxSubscriptions: cfg.MaxSubscriptions, CommandRate: cfg.CommandRate, SendQueue: cfg.SendQueue,
 		Compression: cfg.Compression, Dev: cfg.Dev, Tracer: tracer,
 		SendQueueBytes: int(cfg.SendQueueBytes), MaxReplyBytes: int(cfg.MaxReplyBytes), MaxMessageBytes: cfg.MaxMessageBytes,
-		Connects: connects,
+		Connects: connects, Hooks: hk,
 	}, b, h, verifier, log, reg)
 	srv := server.New(server.Config{
 		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen, LocalNode: nodeInfo,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsgateway/wsgateway/service/internal/config"
+	"github.com/wsgateway/wsgateway/service/internal/hooks"
 	"github.com/wsgateway/wsgateway/service/internal/server"
 	"github.com/wsgateway/wsgateway/service/internal/telemetry"
 )
@@ -33,6 +34,13 @@ func Run(ctx context.Context, version string, args []string, getenv func(string)
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	var hooksCfg *hooks.Config // nil: no hook is called
+	if cfg.HooksConfig != "" {
+		if hooksCfg, err = hooks.Load(cfg.HooksConfig); err != nil {
+			fmt.Fprintln(stderr, err) // it names the file and the field
+			return 1
+		}
+	}
 	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.Level()})))
 	tracer, shutdownTracing, err := telemetry.Setup(ctx, getenv, version, cfg.NodeID)
 	if err != nil {
@@ -40,7 +48,7 @@ func Run(ctx context.Context, version string, args []string, getenv func(string)
 		return 1
 	}
 	defer flushTraces(shutdownTracing, log)
-	node, err := build(cfg, version, log, tracer)
+	node, err := build(cfg, hooksCfg, version, log, tracer)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgateway: %v\n", err)
 		return 1
