@@ -52,7 +52,7 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(wireLimit(s.cfg.MaxMessageBytes, s.cfg.Compression))
-	info := session.ConnInfo{Remote: ip.String(), Token: bearer(r)}
+	info := session.ConnInfo{Remote: ip.String(), Token: bearer(r), Headers: s.sessions.ForwardedHeaders(r.Header)}
 	if s.cfg.Tracer != nil {
 		info.Trace = telemetry.FromHeaders(context.Background(), r.Header)
 	}
