@@ -41,7 +41,8 @@ type bundle struct {
 	destinationRules []*istionetworking.DestinationRule
 	sidecars         []*istionetworking.Sidecar
 	peerAuths        []*istiosecurity.PeerAuthentication
-	authzPolicies    []*istiosecurity.AuthorizationPolicy
+	authzPolicies    []*istiosecurity.AuthorizationPolicy // in the gateway's namespace
+	backendAuthz     []*istiosecurity.AuthorizationPolicy // in other namespaces: the hook backends'
 	telemetries      []*istiotelemetry.Telemetry
 	podMonitors      []*monitoringv1.PodMonitor
 }
@@ -62,6 +63,17 @@ func loadBundle(t testing.TB, overlay string) *bundle {
 		t.Fatalf("%s: no Deployment %s", overlay, gatewayName)
 	}
 	b.namespace = gw.Namespace
+	// A policy in another namespace cannot apply to the gateway's pods: those are the examples
+	// for the hook backends, which checkHookBackendAuthz reads.
+	own := b.authzPolicies[:0:0]
+	for _, p := range b.authzPolicies {
+		if p.Namespace == b.namespace {
+			own = append(own, p)
+		} else {
+			b.backendAuthz = append(b.backendAuthz, p)
+		}
+	}
+	b.authzPolicies = own
 	return b
 }
 

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -31,10 +33,12 @@ func TestConfigMatchesBinary(t *testing.T) {
 	flags := flagVariables(t, bin)
 	for _, overlay := range overlayNames(t) {
 		t.Run(overlay, func(t *testing.T) {
-			env, _, err := loadBundle(t, overlay).gatewayEnv()
+			b := loadBundle(t, overlay)
+			env, _, err := b.gatewayEnv()
 			if err != nil {
 				t.Fatal(err)
 			}
+			env = withHooksFile(t, b, env)
 			if err := errors.Join(checkVariableNames(env, flags), startGateway(bin, env)); err != nil {
 				t.Error(err)
 			}
@@ -62,6 +66,41 @@ func TestConfigMatchesBinary(t *testing.T) {
 			t.Logf("rejected as expected: %v", err)
 		})
 	}
+	t.Run("broken/a hooks file with an unknown connect mode", func(t *testing.T) {
+		b := loadBundle(t, hooksOverlay)
+		editHooks(t, b, "mode: hook", "mode: cookie")
+		env, _, err := b.gatewayEnv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := startGateway(bin, withHooksFile(t, b, env)); err == nil {
+			t.Fatal("mode: cookie accepted")
+		} else {
+			t.Logf("rejected as expected: %v", err)
+		}
+	})
+}
+
+// withHooksFile writes the hooks file the pods mount (from its ConfigMap) to a temporary file
+// and points WSG_HOOKS_CONFIG at it, so that the binary reads and validates the file the pods
+// would read.
+func withHooksFile(t *testing.T, b *bundle, env map[string]string) map[string]string {
+	t.Helper()
+	file, err := b.hooksPath()
+	if err != nil || file == "" {
+		return env
+	}
+	cm, key, err := b.mountedConfigMap(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(t.TempDir(), key)
+	if err := os.WriteFile(local, []byte(cm.Data[key]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env = maps.Clone(env)
+	env[hooksVariable] = local
+	return env
 }
 
 // flagVariables asks the binary's --help for the variable of every flag.

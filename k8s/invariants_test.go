@@ -29,6 +29,9 @@ var invariants = []invariant{
 	{"labels", checkLabels},
 	{"dependencies-reachable", checkDependencies},
 	{"metrics-scrapable", checkMetricsScrapable},
+	{"hooks-config", checkHooksConfig},
+	{"hook-routes", checkHookRoutes},
+	{"hook-backend-authz", checkHookBackendAuthz},
 }
 
 // TestInvariants checks every invariant on every overlay.

@@ -90,12 +90,15 @@ func (b *bundle) policyPortProblems() []error {
 	return errs
 }
 
-// checkMeshHosts: DestinationRules and VirtualServices name the Service in the bundle (a
-// misspelled host makes Istio ignore the rule), on ports it has; routes bound to a Gateway
-// use one in the bundle, for host names it serves.
+// checkMeshHosts: DestinationRules and VirtualServices name the Service in the bundle or a
+// hook backend's (a misspelled host makes Istio ignore the rule), on ports it has; routes
+// bound to a Gateway use one in the bundle, for host names it serves.
 func checkMeshHosts(b *bundle) error {
 	var errs []error
 	for _, dr := range b.destinationRules {
+		if b.isHookHost(dr.Spec.Host, dr.Namespace) {
+			continue // checkHookRoutes checks it
+		}
 		if name, ok := serviceHost(dr.Spec.Host, dr.Namespace); !ok || b.service(name) == nil {
 			errs = append(errs, fmt.Errorf("DestinationRule %s: host %q is no Service in the bundle", dr.Name, dr.Spec.Host))
 		}
@@ -116,6 +119,9 @@ func (b *bundle) destinationProblems(vs *istionetworking.VirtualService) []error
 	for _, r := range vs.Spec.Http {
 		for _, d := range r.Route {
 			host := d.GetDestination().GetHost()
+			if b.isHookHost(host, vs.Namespace) {
+				continue // a Service outside the bundle; checkHookRoutes checks the route
+			}
 			name, ok := serviceHost(host, vs.Namespace)
 			svc := b.service(name)
 			if !ok || svc == nil {

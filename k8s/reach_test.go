@@ -25,8 +25,8 @@ type dependency struct {
 	app      bool // the app's own connection, which also passes the Sidecar's egress
 }
 
-// dependencies lists what the gateway's pods connect to: DNS and istiod always, Redis and the
-// OpenTelemetry collector as configured.
+// dependencies lists what the gateway's pods connect to: DNS and istiod always, Redis, the
+// OpenTelemetry collector and the hook backends as configured.
 func (b *bundle) dependencies() ([]dependency, error) {
 	env, _, err := b.gatewayEnv()
 	if err != nil {
@@ -52,7 +52,11 @@ func (b *bundle) dependencies() ([]dependency, error) {
 			deps = append(deps, d)
 		}
 	}
-	return deps, nil
+	hooks, err := b.hookDependencies()
+	if err != nil {
+		return nil, err
+	}
+	return append(deps, hooks...), nil
 }
 
 // redisDependencies reads the servers of a --redis-url. Behind Sentinel, the master's address
