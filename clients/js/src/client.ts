@@ -160,7 +160,8 @@ export class Client extends Emitter<ClientEvents> {
     this._url = url;
     this._o = { minDelay: 500, maxDelay: 20000, timeout: 10000, now: Date.now, random: Math.random, ...opts };
     this._name = "wsgateway:" + (opts.name || url);
-    this._token = opts.token;
+    // the token option's exp schedules an in-band refresh too, as a token from getToken does
+    if (opts.token) this._useToken(opts.token);
     this._saved = loadPositions(this._store(), this._name);
   }
 
