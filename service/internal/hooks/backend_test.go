@@ -32,7 +32,7 @@ type seen struct {
 	Body   map[string]any
 }
 
-func newBackend(t *testing.T, h http.HandlerFunc) *backend {
+func newBackend(t testing.TB, h http.HandlerFunc) *backend {
 	t.Helper()
 	b := &backend{}
 	b.set(h)
@@ -73,7 +73,7 @@ type fixture struct {
 }
 
 // newFixture loads cfg (with $URL replaced by url) and builds the Hooks.
-func newFixture(t *testing.T, url, cfg string, d Deps) *fixture {
+func newFixture(t testing.TB, url, cfg string, d Deps) *fixture {
 	t.Helper()
 	c := loadString(t, strings.ReplaceAll(cfg, "$URL", url))
 	reg := prometheus.NewRegistry()

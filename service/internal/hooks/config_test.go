@@ -135,7 +135,7 @@ func TestLoadMissingFile(t *testing.T) {
 	}
 }
 
-func writeFile(t *testing.T, content string) string {
+func writeFile(t testing.TB, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hooks.yaml")
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
@@ -144,7 +144,7 @@ func writeFile(t *testing.T, content string) string {
 	return path
 }
 
-func loadString(t *testing.T, content string) *Config {
+func loadString(t testing.TB, content string) *Config {
 	t.Helper()
 	cfg, err := Load(writeFile(t, content))
 	if err != nil {

@@ -106,7 +106,7 @@ func TestTracing(t *testing.T) {
 	}
 	attrs := map[attribute.Key]string{}
 	for _, a := range hook.Attributes() {
-		attrs[a.Key] = a.Value.Emit()
+		attrs[a.Key] = a.Value.String()
 	}
 	want := map[attribute.Key]string{"wsgateway.hook": "publish", "wsgateway.hook.endpoint": "app", "wsgateway.hook.result": "error", "http.response.status_code": "200"}
 	if diff := cmp.Diff(want, attrs); diff != "" {
