@@ -68,6 +68,7 @@ async function survives(t, name, { cut, closeCode, args = [] }) {
     { state: "subscribed", recovered: true, wasRecovering: true },
   ]);
   assert.ok(recovered > 0, `the recovering subscribe returned ${recovered} publications; the test needs some missed`);
+  t.diagnostic(`${n} publications; ${recovered} came back with the recovering subscribe`);
   assert.ok((await env.metric(1 - from, "wsgateway_recoveries_total", { result: "recovered" })) >= 1);
   return { env, from };
 }
