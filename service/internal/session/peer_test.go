@@ -42,6 +42,7 @@ type peer struct {
 	conn   *websocket.Conn
 	events chan string
 	served chan struct{} // closed when Serve has returned
+	data   bool          // summaries with data (peerOptions.data)
 
 	mu   sync.Mutex
 	gate chan struct{} // closed while the reader may read
@@ -51,6 +52,10 @@ type peerOptions struct {
 	compress    bool
 	readLimit   int64 // the server's wire read limit; 0: none
 	ignorePings bool  // no pong: the client looks dead
+	pongs       bool  // record the pongs the server answers to the client's pings
+	data        bool  // summaries end with the data of results and pushes (withData)
+	// info is what the upgrade learned; empty: a client at 192.0.2.1.
+	info ConnInfo
 }
 
 // serve upgrades a connection over net.Pipe and serves it with m, as the
@@ -61,7 +66,7 @@ func serve(t testing.TB, m *Manager, opt peerOptions) *peer {
 	if opt.readLimit > 0 {
 		server.SetReadLimit(opt.readLimit)
 	}
-	p := &peer{m: m, conn: client, events: make(chan string, 1024), served: make(chan struct{}),
+	p := &peer{m: m, conn: client, data: opt.data, events: make(chan string, 1024), served: make(chan struct{}),
 		gate: make(chan struct{})}
 	close(p.gate)
 	client.SetPingHandler(func(string) error {
@@ -71,9 +76,16 @@ func serve(t testing.TB, m *Manager, opt peerOptions) *peer {
 		}
 		return client.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
 	})
+	if opt.pongs {
+		client.SetPongHandler(func(string) error { p.events <- "pong"; return nil })
+	}
+	info := opt.info
+	if info.Remote == "" {
+		info.Remote = "192.0.2.1"
+	}
 	go func() {
 		defer close(p.served)
-		m.Serve(server, ConnInfo{Remote: "192.0.2.1"})
+		m.Serve(server, info)
 	}()
 	go p.read()
 	t.Cleanup(p.finish)
@@ -97,6 +109,10 @@ func (p *peer) read() {
 			return
 		}
 		for line := range bytes.SplitSeq(msg, []byte("\n")) {
+			if p.data {
+				p.events <- withData(line)
+				continue
+			}
 			p.events <- summarize(line)
 		}
 	}
