@@ -16,9 +16,10 @@ const (
 	breakerOpen  = 3 * time.Second
 )
 
-// errCallerGone marks a call abandoned by its caller (the client left): it
-// says nothing about the backend, so the breaker does not count it.
-var errCallerGone = errors.New("caller gone")
+// errNotBackend marks a failure that says nothing about the backend: a call
+// abandoned by its caller (the client left), or a body the gateway could
+// not build. The breaker does not count it.
+var errNotBackend = errors.New("not the backend's failure")
 
 // endpoint is one named backend and its breaker; safe for concurrent use.
 type endpoint struct {
@@ -40,7 +41,7 @@ func newEndpoint(name, url string, m *metrics, log *slog.Logger, open time.Durat
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= breakerTrips },
 		// An error or disconnect answer is a success: the backend is alive
 		// and decided. Only failures (and not the caller's own leaving) count.
-		IsSuccessful: func(err error) bool { return err == nil || errors.Is(err, errCallerGone) },
+		IsSuccessful: func(err error) bool { return err == nil || errors.Is(err, errNotBackend) },
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			state.Set(float64(to)) // 0 closed, 1 half-open, 2 open, as the metric says
 			log.Warn("hook circuit breaker", "endpoint", name, "from", from.String(), "to", to.String())

@@ -68,14 +68,18 @@ func (r *Route) Call(ctx context.Context, req Request) Answer {
 func (r *Route) call(ctx context.Context, req Request) Answer {
 	ctx, span := r.startSpan(ctx)
 	defer span.End()
-	body, err := r.body(req)
-	if err != nil {
-		r.c.log.Error("hook call not made", "hook", r.hook, "err", err)
-		r.c.m.requests.WithLabelValues(r.hook, resultFailed).Inc()
-		return r.failed(span, resultFailed, err)
-	}
 	start := time.Now()
-	ans, err := r.ep.cb.Execute(func() (Answer, error) { return r.post(ctx, req.Key, body) })
+	// The body is built inside the breaker, so an open breaker answers
+	// without that work; a body that cannot be built is our bug, which
+	// the breaker does not count against the backend.
+	ans, err := r.ep.cb.Execute(func() (Answer, error) {
+		body, err := r.body(req)
+		if err != nil {
+			r.c.log.Error("hook call not made", "hook", r.hook, "err", err)
+			return Answer{}, fmt.Errorf("%w: %v", errNotBackend, err)
+		}
+		return r.post(ctx, req.Key, body)
+	})
 	result := resultOf(ans, err)
 	r.c.m.requests.WithLabelValues(r.hook, result).Inc()
 	if result != resultBreakerOpen {
@@ -152,7 +156,7 @@ func (r *Route) post(ctx context.Context, key string, body []byte) (Answer, erro
 	resp, err := r.c.client.Do(hr)
 	if err != nil {
 		if parent.Err() != nil {
-			return Answer{}, fmt.Errorf("%w: %v", errCallerGone, err)
+			return Answer{}, fmt.Errorf("%w: %v", errNotBackend, err)
 		}
 		return Answer{}, err
 	}
@@ -165,7 +169,7 @@ func (r *Route) post(ctx context.Context, key string, body []byte) (Answer, erro
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
 		if parent.Err() != nil {
-			return Answer{}, fmt.Errorf("%w: %v", errCallerGone, err)
+			return Answer{}, fmt.Errorf("%w: %v", errNotBackend, err)
 		}
 		return Answer{}, fmt.Errorf("read answer: %w", err)
 	}

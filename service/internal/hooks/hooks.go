@@ -17,7 +17,7 @@ import (
 // Deps are what New needs from the node.
 type Deps struct {
 	Log        *slog.Logger
-	Registry   prometheus.Registerer // the metrics of §6, registered from startup
+	Registry   prometheus.Registerer // the metrics of §6, registered from startup; nil: not exported
 	Tracer     trace.Tracer          // nil: a noop tracer
 	Node, Zone string
 	Transport  http.RoundTripper // nil: a tuned http.Transport
@@ -55,12 +55,17 @@ func New(cfg *Config, d Deps) (*Hooks, error) {
 		d.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	if d.Registry == nil {
-		return nil, fmt.Errorf("hooks: Deps.Registry is nil")
+		d.Registry = prometheus.NewRegistry()
 	}
 	m := newMetrics(d.Registry)
 	h := &Hooks{subscribe: map[string]*Route{}, publish: map[string]*Route{}, rpc: map[string]*Route{}, m: m}
 	if cfg == nil {
 		return h, nil
+	}
+	// A Config from Load is valid already; this catches one built by hand
+	// (and fills its defaults) instead of failing on a nil timeout later.
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("hooks config: %w", err)
 	}
 	c := &caller{log: d.Log, tracer: d.Tracer, node: d.Node, zone: d.Zone, m: m,
 		client: &http.Client{

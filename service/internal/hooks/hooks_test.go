@@ -114,3 +114,21 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("connect route %+v", cr)
 	}
 }
+
+func TestNewValidatesAHandMadeConfig(t *testing.T) {
+	cfg := &Config{
+		Endpoints:  map[string]*Endpoint{"app": {URL: "http://a"}},
+		Namespaces: map[string]*Namespace{"chat": {Publish: &HookConfig{Endpoint: "ap"}}},
+	}
+	if _, err := New(cfg, Deps{}); err == nil || !strings.Contains(err.Error(), `namespaces.chat.publish.endpoint: "ap" is not a defined endpoint`) {
+		t.Errorf("New = %v, want the validation error", err)
+	}
+	cfg.Namespaces["chat"].Publish.Endpoint = "app"
+	h, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := h.Publish("chat:x"); r == nil || r.timeout != DefaultTimeout || r.allow {
+		t.Errorf("route %+v, want the defaults filled in", r)
+	}
+}
