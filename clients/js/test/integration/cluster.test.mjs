@@ -14,10 +14,10 @@ import { bounded, channel, newClient, offsetsOf, publisher, range, record, start
  */
 async function survives(t, name, { cut, closeCode, args = [] }) {
   const env = await startEnv(name, { nodes: 2, redis: true, lb: true, args });
-  t.after(() => env.close());
   // random 0.5: the first retry after 1012 waits half a second (of its [0, 1 s) spread), so the
   // publisher certainly publishes while the client is away and recovery has something to return
   const c = newClient(t, env.info.lb, { token: token("alice"), random: () => 0.5 });
+  t.after(() => env.close()); // after hooks run in order: the client is disconnected first
   const states = record(c, "state");
   await c.connect();
   const from = env.info.nodes.findIndex((n) => n.id == c.info.node);
