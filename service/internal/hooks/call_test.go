@@ -144,3 +144,21 @@ func TestCallFailures(t *testing.T) {
 		}
 	}
 }
+
+// The 1 MiB bound is exact: a body of 1 MiB is read, one byte more fails.
+func TestAnswerSizeBound(t *testing.T) {
+	body := func(size int) string {
+		const verdict = `{"result":{}}`
+		return verdict + strings.Repeat(" ", size-len(verdict))
+	}
+	for _, tc := range []struct {
+		size   int
+		failed bool
+	}{{maxAnswer, false}, {maxAnswer + 1, true}} {
+		b := newBackend(t, answer(body(tc.size)))
+		f := newFixture(t, b.URL, allHooksConfig("reject", "token_then_hook"), Deps{})
+		if a := f.route(HookRPC).Call(bg, request(HookRPC)); a.Failed != tc.failed {
+			t.Errorf("answer of %d bytes: %+v, want failed=%v", tc.size, a, tc.failed)
+		}
+	}
+}
