@@ -68,6 +68,42 @@ test("a publication reaches subscribers with the publisher's user; an API public
   assert.equal("user" in pubs[1], false, "an API publication carries no user");
 });
 
+test("a subscription made before connect() is sent once connected", bounded, async (t) => {
+  const ch = channel();
+  const c = newClient(t, url, { token: token("alice") });
+  const sub = c.subscribe(ch);
+  const pubs = record(sub, "publication");
+  assert.equal(sub.state, "subscribing");
+  await c.connect();
+  await sub.ready();
+  await publishAPI(env.info.nodes[0].api, ch, "hello");
+  await waitFor("the publication", () => pubs.length == 1);
+  assert.equal(pubs[0].data, "hello");
+});
+
+test("two handles on one channel share one server subscription, which ends with the last handle", bounded, async (t) => {
+  const ch = channel();
+  const alice = await connected(t, "alice");
+  const bob = await connected(t, "bob");
+  const a1 = alice.subscribe(ch);
+  const a2 = alice.subscribe(ch);
+  const p1 = record(a1, "publication");
+  const p2 = record(a2, "publication");
+  await Promise.all([a1.ready(), a2.ready()]);
+  assert.deepEqual(
+    (await bob.presence(ch)).users.map((u) => u.client),
+    [alice.info.client],
+  );
+  a1.unsubscribe();
+  await bob.publish(ch, 1);
+  await waitFor("the publication on the remaining handle", () => p2.length == 1);
+  assert.equal(p1.length, 0);
+  assert.equal(a2.state, "subscribed");
+  assert.equal((await bob.presence(ch)).users.length, 1, "the server subscription stays");
+  a2.unsubscribe();
+  await waitFor("no presence left", async () => (await bob.presence(ch)).users.length == 0);
+});
+
 test("presence lists every subscribed connection with its user, client and node", bounded, async (t) => {
   const ch = channel();
   const alice = await connected(t, "alice");
