@@ -138,7 +138,7 @@ func TestRequiredAlerts(t *testing.T) {
 	}
 	for _, name := range []string{"WSGatewayRedisBreakerOpen", "WSGatewayDeliveryLagHigh", "WSGatewaySlowConsumers",
 		"WSGatewayRecoveryFailures", "WSGatewayConnectionsNearLimit", "WSGatewayDrainingTooLong",
-		"WSGatewayNoNodesReady"} {
+		"WSGatewayNoNodesReady", "WSGatewayHookBreakerOpen"} {
 		if !shipped[name] {
 			t.Errorf("alert %s is missing", name)
 		}

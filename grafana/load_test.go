@@ -21,8 +21,9 @@ const (
 )
 
 // startLoad keeps traffic flowing until the test ends: subscribers on every
-// node, one subscribe with recover that cannot recover, and a publisher
-// through every node's API (so deliveries cross nodes through Redis).
+// node, one subscribe with recover that cannot recover and one rpc (a hook
+// call) per node, and a publisher through every node's API (so deliveries
+// cross nodes through Redis).
 func startLoad(t *testing.T, nodes []node) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -32,7 +33,8 @@ func startLoad(t *testing.T, nodes []node) {
 		for i := range subscribersPerNode {
 			cmds := []string{`{"id":1,"op":"connect"}`, fmt.Sprintf(`{"id":2,"op":"subscribe","channel":%q}`, liveChannel)}
 			if i == 0 {
-				cmds = append(cmds, `{"id":3,"op":"subscribe","channel":"feed:gone","recover":true,"offset":7,"epoch":"e0"}`)
+				cmds = append(cmds, `{"id":3,"op":"subscribe","channel":"feed:gone","recover":true,"offset":7,"epoch":"e0"}`,
+					`{"id":4,"op":"rpc","method":"echo:upper","data":"hook"}`)
 			}
 			c := subscriber(t, n, cmds)
 			conns = append(conns, c)

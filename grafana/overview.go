@@ -8,14 +8,15 @@ import (
 // byPod is the legend of a series per node.
 const byPod = "{{pod}} ({{zone}})"
 
-// breakerStates names the values of wsgateway_redis_breaker_state.
+// breakerStates names the values of wsgateway_redis_breaker_state and
+// wsgateway_hook_breaker_state.
 var breakerStates = map[float64]state{0: {"closed", "green"}, 1: {"half-open", "orange"}, 2: {"open", "red"}}
 
 // overviewRows are the Overview dashboard: is the service healthy, and if
 // not, where.
 func overviewRows() []row {
 	return []row{overviewSummary(), overviewConnections(), overviewMessages(), overviewSlowConsumers(),
-		overviewRedis(), overviewNodes(), overviewRuntime()}
+		overviewRedis(), overviewHooks(), overviewNodes(), overviewRuntime()}
 }
 
 func overviewSummary() row {
@@ -124,6 +125,33 @@ func overviewRedis() row {
 		graph("Redis operations/s by op", "short", "Redis operations per second by op (the count of "+
 			"wsgateway_redis_op_duration_seconds): one publish per publication, nothing per delivery.",
 			query{sum("op", rate("wsgateway_redis_op_duration_seconds_count")), "{{op}}"}),
+	}}
+}
+
+// hookFailures are the results of wsgateway_hook_requests_total that are no answer from the
+// backend: the call failed (timeout, refused, non-200, bad body) or its breaker was open.
+const hookFailures = `result=~"failed|breaker_open"`
+
+func overviewHooks() row {
+	return row{title: "Backend hooks", panels: []cog.Builder[dashboard.Panel]{
+		graph("Hook calls/s by hook and result", "reqps", "Calls to the backends' hooks per second by hook "+
+			"(connect, subscribe, publish, rpc) and result (wsgateway_hook_requests_total): ok, error (the "+
+			"backend refused the action), disconnect (it closed the connection), failed, breaker_open. Each "+
+			"client action is one call; the mesh, not the gateway, retries connection failures.",
+			query{sum("hook, result", rate("wsgateway_hook_requests_total")), "{{hook}} {{result}}"}),
+		graph("Hook failures/s by hook", "reqps", "Hook calls per second that got no answer from the backend "+
+			"(results failed and breaker_open): the client got unavailable, or the action went ahead "+
+			"unchecked where on_error is allow. Refusals by the backend (error) are not failures.",
+			query{sum("hook, result", rate("wsgateway_hook_requests_total", hookFailures)), "{{hook}} {{result}}"}),
+		graph("Hook latency p99 by hook", "s", "99th percentile duration of hook calls by hook "+
+			"(wsgateway_hook_duration_seconds), mesh retries included. Each call gives up at its timeout "+
+			"(hooks.yaml, 1 s by default); an open breaker answers at once.",
+			query{quantile("0.99", "wsgateway_hook_duration_seconds", "hook"), "{{hook}}"}),
+		states("Hook breaker by endpoint (worst node)", "The circuit breaker of each hook endpoint, the worst "+
+			"state among the selected nodes (wsgateway_hook_breaker_state): closed is healthy; open means "+
+			"every hook on that endpoint fails at once (unavailable, or goes ahead with on_error allow); "+
+			"half-open lets one probe through. Alert WSGatewayHookBreakerOpen.",
+			query{aggregate("max", "endpoint", sel("wsgateway_hook_breaker_state")), "{{endpoint}}"}, breakerStates),
 	}}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgateway/wsgateway/examples/backend"
 	"github.com/wsgateway/wsgateway/service/gatewaytest"
 )
 
@@ -112,10 +114,28 @@ type node struct {
 
 // startNode runs the gateway binary in --dev mode (anonymous clients, no API
 // key) on kernel-chosen ports.
-func startNode(t *testing.T, id, zone, redisURL string) node {
+func startNode(t *testing.T, id, zone, redisURL, hooksConfig string) node {
 	t.Helper()
 	return node{id: id, Node: gatewaytest.Start(t, gatewaytest.Options{Args: []string{"--dev", "--node-id", id,
-		"--zone", zone, "--redis-url", redisURL, "--max-connections", "1000", "--drain-delay", "0s", "--drain-window", "0s"}})}
+		"--zone", zone, "--redis-url", redisURL, "--max-connections", "1000", "--drain-delay", "0s", "--drain-window", "0s",
+		"--hooks-config", hooksConfig}})}
+}
+
+// startHooksBackend serves the reference hooks backend (examples/backend)
+// and writes a hooks file that sends the rpc methods echo:* to it; the load
+// calls one. It returns the file's path.
+func startHooksBackend(t *testing.T) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/wsgateway/", backend.New(backend.Options{}))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	file := filepath.Join(t.TempDir(), "hooks.yaml")
+	cfg := fmt.Sprintf("endpoints:\n  app:\n    url: %s/wsgateway\nrpc:\n  echo: {endpoint: app}\n", srv.URL)
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 // startPrometheus runs a Prometheus that scrapes the nodes' admin ports

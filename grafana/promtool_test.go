@@ -89,6 +89,10 @@ func TestPromtool(t *testing.T) {
 		{"fires when healthy", strings.Replace(rule, "wsgateway_redis_breaker_state >= 1",
 			"wsgateway_redis_breaker_state >= 0", 1), false, true},
 		{"annotation changed", strings.Replace(rule, "is near --max-connections", "is nearly full", 1), false, true},
+		{"hook alert on half-open too", strings.Replace(rule, "wsgateway_hook_breaker_state == 2",
+			"wsgateway_hook_breaker_state >= 1", 1), false, true},
+		{"hook alert without its wait", strings.Replace(rule, "expr: wsgateway_hook_breaker_state == 2\n          for: 1m",
+			"expr: wsgateway_hook_breaker_state == 2\n          for: 0m", 1), false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
