@@ -77,6 +77,28 @@ func (c *Client) History(ctx context.Context, channel string, since *uint64, lim
 	return HistoryResult{Offset: res.Offset, Epoch: res.Epoch, Publications: publications(res.Publications), Truncated: res.Truncated}, nil
 }
 
+// RPC asks the backend's rpc hook for method ("billing:charge": the part
+// before the first ':' picks the backend) with data (any value
+// encoding/json accepts, or a json.RawMessage; nil sends none), and
+// returns the data it answered ("null" when it gave none). A method no
+// backend serves is an *Error with CodeNotFound. An rpc is never resent
+// after a lost connection: it returns ErrNotConnected or the loss.
+func (c *Client) RPC(ctx context.Context, method string, data any) (json.RawMessage, error) {
+	cmd := protocol.Command{Op: protocol.OpRPC, Method: method}
+	if data != nil {
+		raw, err := marshalData(data)
+		if err != nil {
+			return nil, fmt.Errorf("rpc %s: encode data: %w", method, err)
+		}
+		cmd.Data = raw
+	}
+	var res protocol.RPCResult
+	if err := c.do(ctx, cmd, &res); err != nil {
+		return nil, err
+	}
+	return res.Data, nil
+}
+
 // do sends cmd on the current connection and decodes the result into
 // result (when not nil). Errors name the op and channel.
 func (c *Client) do(ctx context.Context, cmd protocol.Command, result any) error {
@@ -91,7 +113,7 @@ func (c *Client) do(ctx context.Context, cmd protocol.Command, result any) error
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", cmd.Op, cmd.Channel, err)
+		return fmt.Errorf("%s %s: %w", cmd.Op, cmd.Channel+cmd.Method, err)
 	}
 	return nil
 }

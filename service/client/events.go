@@ -34,7 +34,8 @@ func publications(ps protocol.Publications) []Publication {
 // ConnectInfo is the server's answer to connect: this connection's id
 // (Client), the token's subject (User), the Node and Zone serving it, and
 // the server's ping period in seconds (PingInterval); the client drops a
-// connection that stays silent for two of them.
+// connection that stays silent for two of them. Data is what the backend's
+// connect hook returned for the client, nil without one.
 type ConnectInfo = protocol.ConnectResult
 
 // DisconnectEvent reports the end of one connection attempt. Every attempt
@@ -67,6 +68,9 @@ type SubscribedEvent struct {
 	// Offset and Epoch are the channel's position when it was subscribed.
 	Offset uint64
 	Epoch  string
+	// Data is what the backend's subscribe hook returned for this
+	// subscribe, nil without one.
+	Data json.RawMessage
 }
 
 type eventKind uint8

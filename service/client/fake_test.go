@@ -44,6 +44,7 @@ type fakeCmd struct {
 	Op             string          `json:"op"`
 	Token          string          `json:"token,omitempty"`
 	Channel        string          `json:"channel,omitempty"`
+	Method         string          `json:"method,omitempty"`
 	Recover        bool            `json:"recover,omitempty"`
 	Offset         *uint64         `json:"offset,omitempty"`
 	Epoch          string          `json:"epoch,omitempty"`

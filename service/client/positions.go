@@ -55,7 +55,7 @@ func (c *Client) finishSubscribe(d *subscribeDone) {
 	if c.opts.OnSubscribed != nil {
 		c.opts.OnSubscribed(SubscribedEvent{
 			Channel: d.channel, Recovered: res.Recovered, WasRecovering: d.recovering,
-			Offset: res.Offset, Epoch: res.Epoch,
+			Offset: res.Offset, Epoch: res.Epoch, Data: res.Data,
 		})
 	}
 	if failed {

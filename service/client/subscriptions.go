@@ -21,6 +21,9 @@ type subState struct {
 	pos     Position
 	hasPos  bool
 	retries int // transient refusals of the resubscription in a row
+	// data goes with every subscribe of the channel, resubscriptions
+	// included: the backend's subscribe hook sees it each time.
+	data json.RawMessage
 }
 
 // subscribeDone is an accepted subscribe, for the event goroutine.
@@ -39,27 +42,44 @@ type subscribeDone struct {
 // channel stays remembered (the server may have subscribed it); Unsubscribe
 // forgets it. Subscribing to a subscribed channel does nothing.
 func (c *Client) Subscribe(ctx context.Context, channel string) error {
-	return c.subscribe(ctx, channel, nil)
+	_, err := c.subscribe(ctx, channel, nil, nil)
+	return err
+}
+
+// SubscribeWithData is Subscribe sending data (any value encoding/json
+// accepts, or a json.RawMessage) to the backend's subscribe hook, with this
+// subscribe and every resubscription after a reconnect. It returns the
+// data the hook answered (nil when none, or when not connected: then it
+// comes in the SubscribedEvent at the next connect). Subscribing to a
+// subscribed channel does nothing and returns nil.
+func (c *Client) SubscribeWithData(ctx context.Context, channel string, data any) (json.RawMessage, error) {
+	raw, err := marshalData(data)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe %s: encode data: %w", channel, err)
+	}
+	return c.subscribe(ctx, channel, nil, raw)
 }
 
 // SubscribeFrom is Subscribe with recovery from a known position: the
 // publications after offset in epoch are delivered first, or
 // OnRecoveryFailed is called when the server no longer has them.
 func (c *Client) SubscribeFrom(ctx context.Context, channel string, offset uint64, epoch string) error {
-	return c.subscribe(ctx, channel, &Position{Offset: offset, Epoch: epoch})
+	_, err := c.subscribe(ctx, channel, &Position{Offset: offset, Epoch: epoch}, nil)
+	return err
 }
 
-func (c *Client) subscribe(ctx context.Context, channel string, from *Position) error {
+// subscribe returns the data of the subscribe result, if any.
+func (c *Client) subscribe(ctx context.Context, channel string, from *Position, data json.RawMessage) (json.RawMessage, error) {
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	if s := c.subs[channel]; s != nil && s.active {
 		c.mu.Unlock()
-		return nil
+		return nil, nil
 	}
-	s := &subState{active: true}
+	s := &subState{active: true, data: data}
 	if from != nil {
 		s.pos, s.hasPos = *from, true
 	}
@@ -72,16 +92,22 @@ func (c *Client) subscribe(ctx context.Context, channel string, from *Position) 
 	}
 	c.mu.Unlock()
 	if cn == nil {
-		return nil
+		return nil, nil
 	}
-	_, err := cn.call(ctx, cmd, cl)
+	raw, err := cn.call(ctx, cmd, cl)
 	if errors.Is(err, ErrNotConnected) {
-		return nil // still remembered: subscribed at the next connect
+		return nil, nil // still remembered: subscribed at the next connect
 	}
 	if err != nil {
-		return fmt.Errorf("subscribe %s: %w", channel, err)
+		return nil, fmt.Errorf("subscribe %s: %w", channel, err)
 	}
-	return nil
+	var res struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return nil, fmt.Errorf("subscribe %s: decode result: %w", channel, err)
+	}
+	return res.Data, nil
 }
 
 // Unsubscribe forgets channel and, when connected, unsubscribes from it.
@@ -116,7 +142,7 @@ func (c *Client) Position(channel string) (pos Position, ok bool) {
 // subscribeCall builds the subscribe command for s, recovering when its
 // position is known. c.mu must be held.
 func (c *Client) subscribeCall(cn *conn, channel string, s *subState, resub bool) (protocol.Command, *call) {
-	cmd := protocol.Command{Op: protocol.OpSubscribe, Channel: channel}
+	cmd := protocol.Command{Op: protocol.OpSubscribe, Channel: channel, Data: s.data}
 	recovering := s.hasPos
 	if recovering {
 		cmd.Recover, cmd.Offset, cmd.Epoch = true, s.pos.Offset, s.pos.Epoch

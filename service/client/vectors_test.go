@@ -104,6 +104,7 @@ func sendAsClient(t *testing.T, cmd protocol.Command) (fakeCmd, bool) {
 	srv := newFakeServer(t, map[string]handler{
 		"presence": func(fakeCmd) string { return `"result":{"users":[],"count":0}` },
 		"history":  func(fakeCmd) string { return `"result":{"offset":0,"epoch":"e1","publications":[]}` },
+		"rpc":      func(fakeCmd) string { return `"result":{"data":null}` },
 	})
 	connected := make(chan struct{}, 1)
 	opts := client.Options{URL: srv.url, OnConnected: func(client.ConnectInfo) { connected <- struct{}{} }}
@@ -121,9 +122,12 @@ func sendAsClient(t *testing.T, cmd protocol.Command) (fakeCmd, bool) {
 	case protocol.OpConnect:
 		return first, true
 	case protocol.OpSubscribe:
-		if cmd.Recover {
+		switch {
+		case cmd.Recover:
 			err = c.SubscribeFrom(ctx, cmd.Channel, cmd.Offset, cmd.Epoch)
-		} else {
+		case cmd.Data != nil:
+			_, err = c.SubscribeWithData(ctx, cmd.Channel, json.RawMessage(cmd.Data))
+		default:
 			err = c.Subscribe(ctx, cmd.Channel)
 		}
 	case protocol.OpUnsubscribe:
@@ -135,6 +139,12 @@ func sendAsClient(t *testing.T, cmd protocol.Command) (fakeCmd, bool) {
 		_, err = c.PresenceCount(ctx, cmd.Channel, cmd.Limit)
 	case protocol.OpHistory:
 		_, err = c.History(ctx, cmd.Channel, cmd.Since, cmd.Limit)
+	case protocol.OpRPC:
+		var data any
+		if cmd.Data != nil {
+			data = json.RawMessage(cmd.Data)
+		}
+		_, err = c.RPC(ctx, cmd.Method, data)
 	default:
 		return fakeCmd{}, false
 	}
@@ -187,8 +197,8 @@ func callWithReply(t *testing.T, op, body string, result json.RawMessage) (got, 
 		err = c.SubscribeFrom(ctx, "chat:lobby", 43, "5f1d3c9a0b7e2468")
 		e := <-subs // after the publications it recovered
 		r := decode[protocol.SubscribeResult](t, result)
-		got = []any{e.Offset, e.Epoch, e.Recovered, pubs}
-		want = []any{r.Offset, r.Epoch, r.Recovered, clientPubs(r.Publications)}
+		got = []any{e.Offset, e.Epoch, e.Recovered, pubs, e.Data}
+		want = []any{r.Offset, r.Epoch, r.Recovered, clientPubs(r.Publications), r.Data}
 	case protocol.OpPublish:
 		got, err = c.Publish(ctx, "chat:lobby", 1, "")
 		want = decode[client.Position](t, result)
@@ -201,6 +211,9 @@ func callWithReply(t *testing.T, op, body string, result json.RawMessage) (got, 
 		want = client.HistoryResult{Offset: r.Offset, Epoch: r.Epoch, Publications: clientPubs(r.Publications), Truncated: r.Truncated}
 	case protocol.OpUnsubscribe:
 		err = errors.Join(c.Subscribe(ctx, "chat:lobby"), c.Unsubscribe(ctx, "chat:lobby"))
+	case protocol.OpRPC:
+		got, err = c.RPC(ctx, "billing:charge", nil)
+		want = decode[protocol.RPCResult](t, result).Data
 	default:
 		t.Skipf("the Go client never sends %s", op)
 	}
