@@ -12,5 +12,5 @@ if (files.length == 0) {
   console.error("run-tests: no test/**/*.test.mjs");
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", ...process.argv.slice(2), ...files], { stdio: "inherit" });
+const r = spawnSync(process.execPath, ["--test", "--test-timeout=60000", ...process.argv.slice(2), ...files], { stdio: "inherit" });
 process.exit(r.status ?? 1);

@@ -2,8 +2,9 @@ import { Emitter } from "./emitter.js";
 import { DisconnectedError, TimeoutError, UnauthorizedError, WSGatewayError, errorFor } from "./errors.js";
 import { hidden, listen } from "./lifecycle.js";
 import { NEW_TOKEN, STABLE_AFTER, STAY, decide, delay } from "./policy.js";
-import { Positions, StorageLike, loadPositions, savePositions } from "./positions.js";
-import { Publication, Subscription, SubscriptionStateEvent } from "./subscription.js";
+import { StorageLike, loadPositions, savePositions } from "./positions.js";
+import { Channels } from "./channels.js";
+import type { Publication, Subscription } from "./subscription.js";
 import { Tabs, TabsMode, startTabs } from "./tabs-seam.js";
 import { expOf, refreshAt } from "./token.js";
 import { Transport, WebSocketLike, webSocketDial } from "./transport.js";
@@ -26,6 +27,8 @@ export interface ConnectInfo {
   node: string;
   zone: string;
   ping_interval: number;
+  /** The connect hook's data for this client, when it gave any. */
+  data?: unknown;
 }
 
 /** ClientEvents are the events of a Client. */
@@ -100,18 +103,6 @@ interface Call {
   retry?: boolean; // publish: survives a dropped connection, and `unavailable`
 }
 
-/** A channel's shared server subscription. */
-interface Chan {
-  name: string;
-  handles: Set<Subscription>;
-  state: SubscriptionStateEvent["state"];
-  offset?: number;
-  epoch?: string;
-  data?: unknown;
-  on: number; // the connection (gen) its subscribe was sent on; 0 for none
-  timer?: any; // a subscribe retry after a transient error
-}
-
 const DEFAULT_PING = 25;
 
 /**
@@ -138,9 +129,7 @@ export class Client extends Emitter<ClientEvents> {
   private _inflight = new Map<number, Call>();
   private _waiting: Call[] = [];
   private _out: string[] = [];
-  private _chans = new Map<string, Chan>();
-  private _dirty = new Set<Chan>();
-  private _saved: Positions;
+  private _chans: Channels;
   private _attempt = 0;
   private _upAt = 0;
   private _timer?: any; // the pending dial
@@ -162,7 +151,15 @@ export class Client extends Emitter<ClientEvents> {
     this._name = "wsgateway:" + (opts.name || url);
     // the token option's exp schedules an in-band refresh too, as a token from getToken does
     if (opts.token) this._useToken(opts.token);
-    this._saved = loadPositions(this._store(), this._name);
+    this._chans = new Channels(
+      {
+        conn: () => (this._ready ? this._gen : 0),
+        send: (cmd, done) => this._send({ cmd, done }),
+        publication: (p) => this._emit("publication", p),
+        retryDelay: () => this._o.minDelay * (1 + this._o.random()),
+      },
+      loadPositions(this._store(), this._name),
+    );
   }
 
   /** connect starts connecting; it resolves once connected and rejects only on a terminal outcome. */
@@ -210,20 +207,7 @@ export class Client extends Emitter<ClientEvents> {
 
   /** subscribe returns a handle on channel; handles of one channel share one server subscription. */
   subscribe(channel: string, opts: { data?: unknown } = {}): Subscription {
-    let c = this._chans.get(channel);
-    const s = new Subscription(channel, (h) => {
-      c!.handles.delete(h);
-      this._sync(c!);
-    });
-    if (!c) {
-      const p = this._saved[channel];
-      this._chans.set(channel, (c = { name: channel, handles: new Set(), state: "subscribing", on: 0, data: opts.data }));
-      if (p) [c.offset, c.epoch] = p;
-      this._sync(c);
-    }
-    c.handles.add(s);
-    s.state = c.state;
-    return s;
+    return this._chans.subscribe(channel, opts.data);
   }
 
   /** publish resolves to the publication's position. It is retried, with the same idempotency key, after a dropped connection or `unavailable`, until the timeout. */
@@ -257,9 +241,7 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   private _save(): void {
-    const p: Positions = {};
-    this._chans.forEach((c) => c.epoch !== undefined && (p[c.name] = [c.offset!, c.epoch]));
-    savePositions(this._store(), this._name, p);
+    savePositions(this._store(), this._name, this._chans.positions());
   }
 
   private _set(e: ClientStateEvent): void {
@@ -328,7 +310,7 @@ export class Client extends Emitter<ClientEvents> {
     this._set({ state: "connected" });
     this._emit("connected", r);
     this._waiters.splice(0).forEach(([ok]) => ok());
-    this._chans.forEach((c) => this._subscribe(c));
+    this._chans.connected();
     this._waiting.splice(0).forEach((c) => this._send(c));
   }
 
@@ -350,7 +332,7 @@ export class Client extends Emitter<ClientEvents> {
     const lost = new DisconnectedError(`connection closed: ${code} ${reason}`, code);
     this._inflight.forEach((c) => (c.retry ? this._waiting.push(c) : this._settle(c, lost)));
     this._inflight.clear();
-    this._chans.forEach((c) => this._subState(c, { state: "subscribing" }));
+    this._chans.lost();
     const d = decide(code);
     if (d == STAY) return this._terminal(new WSGatewayError("closed", `connection closed: ${code} ${reason}`, code), code, reason);
     if (d == NEW_TOKEN) {
@@ -381,7 +363,7 @@ export class Client extends Emitter<ClientEvents> {
     this._inflight.clear();
     this._waiting.splice(0).forEach((c) => this._settle(c, err));
     this._waiters.splice(0).forEach(([, fail]) => fail(err));
-    this._chans.forEach((c) => (clearTimeout(c.timer), this._subState(c, { state: "subscribing" })));
+    this._chans.lost();
   }
 
   private _terminal(err: WSGatewayError, code?: number, reason?: string): void {
@@ -491,7 +473,7 @@ export class Client extends Emitter<ClientEvents> {
       } catch {
         continue; // an empty or broken line carries nothing we could use
       }
-      if (m && typeof m == "object") m.push ? this._push(m) : this._reply(m);
+      if (m && typeof m == "object") m.push ? this._chans.push(m) : this._reply(m);
     }
   }
 
@@ -513,84 +495,6 @@ export class Client extends Emitter<ClientEvents> {
       return;
     }
     this._settle(c, errorFor(m.error, String(c.cmd.op)));
-  }
-
-  // ---- subscriptions
-
-  private _push(m: any): void {
-    const c = this._chans.get(m.channel);
-    if (!c || c.on != this._gen) return;
-    if (m.push == "unsub") {
-      if (m.reason == "insufficient_state") return this._subscribe(c);
-      this._chans.delete(c.name);
-      return this._subState(c, { state: "unsubscribed", reason: m.reason });
-    }
-    if (m.push != "pub" || c.state != "subscribed") return;
-    if (m.epoch != c.epoch || m.offset > c.offset! + 1) {
-      // a gap the server did not announce: end the subscription and recover from the last offset seen
-      this._send({ cmd: { op: "unsubscribe", channel: c.name }, done() {} });
-      return this._subscribe(c);
-    }
-    this._deliver(c, m);
-  }
-
-  private _deliver(c: Chan, p: any): void {
-    if (p.offset <= c.offset!) return; // a duplicate, or older than what was delivered
-    c.offset = p.offset;
-    const { push, ...pub } = p;
-    c.handles.forEach((h) => h._emit("publication", pub));
-    this._emit("publication", pub);
-  }
-
-  private _subState(c: Chan, e: SubscriptionStateEvent): void {
-    if (e.state == "subscribing" && c.state == "subscribing") return;
-    c.state = e.state;
-    c.handles.forEach((h) => h._set(e));
-    if (e.state == "unsubscribed") c.handles.clear();
-  }
-
-  /** _sync sends what the channel's handle count asks for, after the current tick, so that a quick unsubscribe and subscribe cancel out. */
-  private _sync(c: Chan): void {
-    if (this._dirty.add(c).size > 1) return;
-    queueMicrotask(() => {
-      this._dirty.forEach((c) => {
-        if (c.handles.size == 0 && this._chans.get(c.name) == c) {
-          this._chans.delete(c.name);
-          if (c.on == this._gen && this._ready) this._send({ cmd: { op: "unsubscribe", channel: c.name }, done() {} });
-        } else if (c.handles.size && this._ready && c.on != this._gen) this._subscribe(c);
-      });
-      this._dirty.clear();
-    });
-  }
-
-  private _subscribe(c: Chan): void {
-    const g = (c.on = this._gen);
-    const recover = c.epoch !== undefined;
-    if (c.state == "subscribed") this._subState(c, { state: "subscribing" });
-    const cmd = recover
-      ? { op: "subscribe", channel: c.name, recover, offset: c.offset, epoch: c.epoch, data: c.data }
-      : { op: "subscribe", channel: c.name, data: c.data };
-    this._send({
-      cmd,
-      done: (err, r) => {
-        if (c.on != g || this._chans.get(c.name) != c) return;
-        if (!err) {
-          if (c.epoch != r.epoch || !r.recovered) c.offset = r.offset;
-          c.epoch = r.epoch;
-          this._subState(c, { state: "subscribed", recovered: !!r.recovered, wasRecovering: recover });
-          (r.publications || []).forEach((p: any) => this._deliver(c, p));
-          c.offset = Math.max(c.offset!, r.offset);
-        } else if (err.code == "disconnected") {
-          // resubscribed on the next connection
-        } else if (/^(timeout|unavailable|rate_limited|internal)$/.test(err.code)) {
-          c.on = 0;
-          c.timer = setTimeout(() => this._sync(c), this._o.minDelay * (1 + this._o.random()));
-        } else {
-          this._chans.delete(c.name);
-          this._subState(c, { state: "unsubscribed", error: err });
-        }
-      },
-    });
   }
 }
 

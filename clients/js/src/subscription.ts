@@ -26,6 +26,8 @@ export interface SubscriptionStateEvent {
   wasRecovering?: boolean;
   reason?: string;
   error?: WSGatewayError;
+  /** On `subscribed`: the data of the namespace's subscribe hook, when it gave any. */
+  data?: unknown;
 }
 
 /** SubscriptionEvents are the events of a Subscription. */

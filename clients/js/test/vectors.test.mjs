@@ -46,7 +46,8 @@ test("every reply vector decodes with the values shown", async (t) => {
           const pubs = record(sub, "publication");
           await sub.ready();
           await c.presence("x"); // publications of the reply are delivered by now
-          assert.deepEqual(states, [{ state: "subscribed", recovered: want.recovered, wasRecovering: true }]);
+          const data = want.data === undefined ? {} : { data: want.data }; // the subscribe hook's
+          assert.deepEqual(states, [{ state: "subscribed", recovered: want.recovered, wasRecovering: true, ...data }]);
           assert.deepEqual(pubs, want.publications);
           break;
         }
@@ -67,6 +68,9 @@ test("every reply vector decodes with the values shown", async (t) => {
           break;
         case "history":
           assert.deepEqual(await c.history("chat:lobby"), want);
+          break;
+        case "rpc":
+          assert.deepEqual(await c.rpc("billing:charge", { amount: 5 }), want.data, "rpc resolves to the result's data");
           break;
         case "ping":
           await waitFor(() => srv.ops("ping").length >= 2, "two pings answered in turn", 3000);
@@ -141,6 +145,9 @@ const drivers = {
   "connect without token": () => ({}),
   subscribe: () => ({ run: (c) => c.subscribe("chat:lobby").ready() }),
   "subscribe with recovery": () => ({ saved: [43, EPOCH], run: (c) => c.subscribe("chat:lobby").ready() }),
+  "subscribe with data": () => ({ run: (c) => c.subscribe("game:table-7", { data: { seat: 3 } }).ready() }),
+  rpc: () => ({ run: (c) => c.rpc("billing:charge", { amount: 5 }) }),
+  "rpc without data": () => ({ run: (c) => c.rpc("billing:balance") }),
   "subscribe recovering from offset 0": () => ({ saved: [0, EPOCH], run: (c) => c.subscribe("chat:lobby").ready() }),
   unsubscribe: () => ({
     run: async (c) => {
