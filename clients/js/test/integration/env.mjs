@@ -3,6 +3,10 @@
 // API key, tokens signed here with node:crypto, the backend API and the
 // node's /metrics over HTTP, the built package as users import it, and
 // bounded waits. Nothing here is a fake: every test talks to bin/wsgateway.
+//
+// Run them alone (after `npm run build`; make test-js sets both variables):
+//   WSG_TESTENV=$PWD/../../bin/testenv WSG_GATEWAY=$PWD/../../bin/wsgateway node --test test/integration/*.test.mjs
+// Each file's gateway logs are in test-results/logs/integration/<file>/.
 import { createHmac, randomUUID } from "node:crypto";
 import WS from "ws";
 import { Client } from "../../dist/index.js";
