@@ -6,7 +6,7 @@
 //
 // Run them alone (after `npm run build`; make test-js sets both variables):
 //   WSG_TESTENV=$PWD/../../bin/testenv WSG_GATEWAY=$PWD/../../bin/wsgateway node --test test/integration/*.test.mjs
-// Each file's gateway logs are in test-results/logs/integration/<file>/.
+// The gateways' logs are in test-results/logs/integration/<env>/ (api, closes, drain, kill, rpc, tokens).
 import { createHmac, randomUUID } from "node:crypto";
 import WS from "ws";
 import { Client } from "../../dist/index.js";
