@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"sync"
 
 	"github.com/wsgateway/wsgateway/service/protocol"
@@ -36,6 +37,10 @@ type executor struct {
 	// (Session.Close, teardown), so no backend call outlives it.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// meta is the connect hook's, sent in every later hook body; it lives
+	// here, not in Session, so connections without hooks do not pay for it.
+	// Owned by the goroutine running commands, as the session state is.
+	meta json.RawMessage
 	// slots holds one token per command queued or running.
 	slots chan struct{}
 	wg    sync.WaitGroup // the goroutine, while running

@@ -41,7 +41,10 @@ func (s *Session) needsHook(cmd *protocol.Command) bool {
 
 // hookRequest is the part of every hook body that describes the connection.
 func (s *Session) hookRequest() hooks.Request {
-	req := hooks.Request{Client: s.id, Meta: s.meta}
+	req := hooks.Request{Client: s.id}
+	if e := s.exec.Load(); e != nil {
+		req.Meta = e.meta
+	}
 	if s.claims != nil {
 		req.User = s.claims.User
 	}
@@ -127,7 +130,7 @@ func (s *Session) connectWithHook(cmd *protocol.Command, route *hooks.ConnectRou
 	if res == nil {
 		res = &hooks.Result{}
 	}
-	s.meta = res.Meta
+	s.exec.Load().meta = res.Meta // connect hooks run on the executor
 	s.accept(cmd, connectClaims(claims, res, route.Mode), compactCopy(res.Data))
 }
 

@@ -140,9 +140,6 @@ func (b *backend) callsOf(hook string) []hookCall {
 	return out
 }
 
-// ok answers every call with {"result":{}}.
-func ok(hookCall) (int, string) { return http.StatusOK, `{"result":{}}` }
-
 // hooksFor loads a hooks file whose {url} is the backend's, as the node does
 // (hooks.Load, then hooks.New with metrics of their own).
 func hooksFor(t *testing.T, b *backend, yaml string) *hooks.Hooks {

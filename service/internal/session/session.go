@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -48,10 +47,13 @@ type Session struct {
 	out  outbox
 	// compress is set when permessage-deflate was negotiated and enabled.
 	compress bool
+	// connected is set once connect succeeded; atomic because the reader
+	// reads it while the executor may be running the connect. It sits in
+	// compress's padding: an idle connection's size must not grow.
+	connected atomic.Bool
 
 	// reader
 	claims       *auth.Claims
-	meta         json.RawMessage // the connect hook's, sent in every later hook body
 	subs         map[string]*subscription
 	limiter      *rate.Limiter
 	limitedSince time.Time // start of the current run of rate limiting
@@ -63,9 +65,6 @@ type Session struct {
 	stallBatch uint64
 	stallScans int
 
-	// connected is set once connect succeeded; atomic because the reader
-	// reads it while the executor may be running the connect.
-	connected atomic.Bool
 	// exec runs the commands from the first one that needs a hook on; nil
 	// until then (and forever without hooks). Set by the reader only.
 	exec atomic.Pointer[executor]
