@@ -1,7 +1,8 @@
 // Tokens against a real node (--jwt-leeway 0s, so the node closes with 4001
 // at exp exactly): a short token with getToken is refreshed in-band and the
 // connection lives on past its exp; a token that could not be refreshed
-// ends in 4001, then getToken and a reconnect that recovers.
+// ends in 4001, then getToken and a reconnect that recovers; without
+// getToken, 4001 closes the client for good.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { bounded, channel, newClient, publishAPI, record, sleep, startEnv, token, waitFor } from "./env.mjs";
@@ -120,4 +121,22 @@ test("4001: a token that could not be refreshed expires, getToken is called, the
   );
   assert.equal(await env.metric(0, "wsgateway_disconnects_total", { code: "4001" }), before4001 + 1);
   assert.ok(calls >= 3);
+});
+
+test("4001 with no getToken: the token expires while connected and the client closes for good", bounded, async (t) => {
+  const c = newClient(t, url, { token: token("alice", { ttl: 2 }) });
+  const states = record(c, "state");
+  await c.connect();
+  await waitFor("the closed state", () => c.state == "closed", 15_000);
+  assert.deepEqual(
+    states.map((e) => [e.state, e.code]),
+    [
+      ["connecting", undefined],
+      ["connected", undefined],
+      ["closed", 4001],
+    ],
+  );
+  assert.equal(states.at(-1).error?.name, "UnauthorizedError");
+  await sleep(1500); // longer than the largest backoff (maxDelay 1 s): no reconnect
+  assert.equal(c.state, "closed");
 });
