@@ -80,10 +80,10 @@ test("after a reconnect each channel recovers from its offset: the reply's publi
   await sub.ready();
   for (let i = 1; i <= 3; i++) srv.publish("chat:a", i);
   await waitFor(() => pubs.length == 3, "three publications");
-  srv.last().drop();
-  await waitFor(() => c.state == "connecting", "dropped");
-  srv.publish("chat:a", 4); // missed while away
+  srv.last().subs.delete("chat:a"); // 4 and 5 never reach this connection: missed while away
+  srv.publish("chat:a", 4);
   srv.publish("chat:a", 5);
+  srv.last().drop();
   await waitFor(() => sub.state == "subscribed" && srv.conns.length == 2, "resubscribed");
   srv.publish("chat:a", 6);
   await waitFor(() => pubs.length == 6, "six publications");
