@@ -41,6 +41,9 @@ type backend struct {
 	srv     *httptest.Server
 	answer  func(c hookCall) (status int, body string)
 	arrived chan string
+	// cancelled gets the hook of each held call whose request ended
+	// before it was released (the gateway gave up on it).
+	cancelled chan string
 
 	mu    sync.Mutex
 	calls []hookCall
@@ -49,7 +52,8 @@ type backend struct {
 
 func newBackend(t *testing.T, answer func(c hookCall) (int, string)) *backend {
 	t.Helper()
-	b := &backend{answer: answer, arrived: make(chan string, 256), holds: map[string]chan struct{}{}}
+	b := &backend{answer: answer, arrived: make(chan string, 256), cancelled: make(chan string, 256),
+		holds: map[string]chan struct{}{}}
 	b.srv = httptest.NewServer(http.HandlerFunc(b.serve))
 	t.Cleanup(b.srv.Close)
 	t.Cleanup(b.releaseAll) // before Close, which waits for held calls
@@ -72,6 +76,7 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-hold:
 		case <-r.Context().Done():
+			b.cancelled <- c.hook
 			return
 		}
 	}

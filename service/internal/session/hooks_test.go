@@ -330,3 +330,28 @@ func TestNoHooksNoExecutor(t *testing.T) {
 		t.Error("an executor was made without hooks")
 	}
 }
+
+// TestHookCallEndsWithTheConnection: a hook call in flight is cancelled
+// when the connection goes away, long before its timeout, and the session
+// ends without waiting for the backend.
+func TestHookCallEndsWithTheConnection(t *testing.T) {
+	b := newBackend(t, func(hookCall) (int, string) { return http.StatusOK, `{"result":{}}` })
+	b.hold("rpc")
+	slow := strings.Replace(rpcHooks, "timeout: 5s", "timeout: 30s", 1)
+	m := newTestManager(Config{Dev: true, PingInterval: time.Hour, Hooks: hooksFor(t, b, slow)}, nil)
+	p := serve(t, m, peerOptions{})
+	p.send(t, connectCmd(1, ""), rpcCmd(2, "billing:charge", ""), pingCmd(3))
+	p.expect(t, "ok 1")
+	b.waitCall(t, "rpc")
+	p.conn.NetConn().Close()
+	select {
+	case <-b.cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the rpc call was not cancelled when the connection went away")
+	}
+	select {
+	case <-p.served:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session did not end")
+	}
+}
