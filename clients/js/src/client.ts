@@ -6,7 +6,7 @@ import { StorageLike, loadPositions, savePositions } from "./positions.js";
 import { Channels } from "./channels.js";
 import type { Publication, Subscription } from "./subscription.js";
 import { Tabs, TabsMode, startTabs } from "./tabs-seam.js";
-import { expOf, refreshAt } from "./token.js";
+import { Tokens } from "./token.js";
 import { Transport, WebSocketLike, webSocketDial } from "./transport.js";
 
 /** ClientState: disconnected (new, or after disconnect()), connecting, connected, closed (terminal close). */
@@ -138,9 +138,7 @@ export class Client extends Emitter<ClientEvents> {
   private _ping = DEFAULT_PING * 1000;
   private _pinging = false;
   private _waiters: [() => void, (e: Error) => void][] = [];
-  private _token?: string;
-  private _tokenP?: Promise<string>;
-  private _refreshAt = Infinity;
+  private _tokens: Tokens;
   private _unlisten?: () => void;
   private _tabs?: Tabs;
 
@@ -149,8 +147,7 @@ export class Client extends Emitter<ClientEvents> {
     this._url = url;
     this._o = { minDelay: 500, maxDelay: 20000, timeout: 10000, now: Date.now, random: Math.random, ...opts };
     this._name = "wsgateway:" + (opts.name || url);
-    // the token option's exp schedules an in-band refresh too, as a token from getToken does
-    if (opts.token) this._useToken(opts.token);
+    this._tokens = new Tokens(opts.getToken, opts.token, this._o.now, (t) => this._tabs?.tokenShared(t));
     this._chans = new Channels(
       {
         conn: () => (this._ready ? this._gen : 0),
@@ -174,7 +171,7 @@ export class Client extends Emitter<ClientEvents> {
         url: this._url,
         name: this._name,
         dial,
-        offerToken: (t) => this._offerToken(t),
+        offerToken: (t) => this._tokens.offer(t) && this._ready && this._sendRefresh(t),
       });
       this._unlisten = listen({
         online: () => (this._t ? this._check(true) : this._dialNow()),
@@ -268,7 +265,7 @@ export class Client extends Emitter<ClientEvents> {
     }
     try {
       await this._tabs!.beforeDial();
-      const token = g == this._gen && (await this._tokenForDial());
+      const token = g == this._gen && (await this._tokens.forDial());
       if (g != this._gen) return;
       this._nextId = 1;
       this._t = this._tabs!.dial(this._url, {
@@ -337,7 +334,7 @@ export class Client extends Emitter<ClientEvents> {
     if (d == STAY) return this._terminal(new WSGatewayError("closed", `connection closed: ${code} ${reason}`, code), code, reason);
     if (d == NEW_TOKEN) {
       if (!this._o.getToken) return this._terminal(new UnauthorizedError(`connection closed: ${code} ${reason}`, code), code, reason);
-      this._token = undefined;
+      this._tokens.drop();
     }
     if (lived >= STABLE_AFTER) this._attempt = 0;
     this._set({ state: "connecting", code, reason });
@@ -385,53 +382,23 @@ export class Client extends Emitter<ClientEvents> {
         () => (this._pinging = false),
       );
     }
-    if (t >= this._refreshAt) this._refresh();
+    if (t >= this._tokens.at) this._refresh();
   }
 
-  private async _tokenForDial(): Promise<string | undefined> {
-    if (this._token && expOf(this._token) > this._o.now()) return this._token;
-    if (!this._o.getToken) {
-      if (this._token) throw new UnauthorizedError("token expired and no getToken");
-      return undefined; // no token at all: the server may not need one (--dev, Authorization header)
-    }
-    return this._fresh();
-  }
-
-  /** _fresh calls getToken once for every concurrent need. */
-  private _fresh(): Promise<string> {
-    return (this._tokenP ||= (async () => {
-      try {
-        const t = await this._o.getToken!();
-        if (expOf(t) <= this._o.now()) throw new Error("getToken returned an expired token");
-        this._tabs?.tokenShared(t);
-        this._useToken(t);
-        return t;
-      } finally {
-        this._tokenP = undefined;
-      }
-    })());
-  }
-
-  private _useToken(t: string): void {
-    this._token = t;
-    const exp = expOf(t);
-    this._refreshAt = this._o.getToken && exp < Infinity ? refreshAt(exp, this._o.now()) : Infinity;
-  }
-
-  private _offerToken(t: string): void {
-    if (expOf(t) <= expOf(this._token) || expOf(t) <= this._o.now()) return;
-    this._useToken(t);
-    if (this._ready) this._call({ op: "refresh", token: t }).catch((e) => this._emit("error", e));
-  }
-
+  /** _refresh gets a fresh token and sends it in-band; one chain at a time, since the new token sets the next. */
   private async _refresh(): Promise<void> {
-    this._refreshAt = Infinity; // one refresh chain at a time; the new token sets the next
+    this._tokens.at = Infinity;
     try {
-      const t = await this._fresh();
-      if (this._ready) await this._call({ op: "refresh", token: t });
+      const t = await this._tokens.fresh();
+      if (this._ready) await this._sendRefresh(t);
     } catch (e: any) {
-      this._emit("error", e); // the server closes with 4001 at expiry; the reconnect gets a token
+      this._tokens.retryLater(); // until exp: then the server closes with 4001 and the reconnect gets a token
+      this._emit("error", e);
     }
+  }
+
+  private _sendRefresh(t: string): Promise<void> {
+    return this._call({ op: "refresh", token: t }).catch((e) => this._emit("error", e));
   }
 
   // ---- calls and frames
