@@ -188,6 +188,12 @@ func TestHookConnect(t *testing.T) {
 					t.Errorf("rpc body user %s, want bob", r.field("user"))
 				}
 			}},
+		{"expire_at moves the expiry: one already past closes with 4001 at once", tokenThenHook,
+			answer(fmt.Sprintf(`{"result":{"expire_at":%d}}`, time.Now().Add(-time.Minute).Unix()), 200), nil,
+			func(t *testing.T, p *peer, b *backend) {
+				p.send(t, connectCmd(1, alice))
+				p.expect(t, "ok 1", "close 4001 token expired")
+			}},
 		{"the backend's error refuses the connect", tokenThenHook,
 			answer(`{"error":{"code":"app_banned","message":"banned"}}`, 200), nil,
 			func(t *testing.T, p *peer, b *backend) {
