@@ -276,6 +276,8 @@ export class Client extends Emitter<ClientEvents> {
     } catch (err: any) {
       if (g != this._gen) return;
       if (err instanceof UnauthorizedError) return this._terminal(err);
+      // the WebSocket constructor refuses the URL (a SyntaxError in ws, a DOMException named so in browsers): no retry can fix that
+      if (err?.name == "SyntaxError") return this._terminal(new WSGatewayError("closed", `dial ${this._url}: ${err.message}`));
       this._emit("error", err);
       this._retry(1);
     }

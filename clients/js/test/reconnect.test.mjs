@@ -126,3 +126,11 @@ test("reconnects never give up: ten failed dials in a row, then a success", asyn
   await c.connect();
   assert.equal(srv.conns.length, 11);
 });
+
+test("a URL the WebSocket constructor refuses is terminal, not retried", async () => {
+  const c = new Client("http://[bad", fast);
+  const err = await c.connect().catch((e) => e);
+  assert.equal(err.code, "closed");
+  assert.match(err.message, /^dial http:\/\/\[bad: /);
+  assert.equal(c.state, "closed");
+});
