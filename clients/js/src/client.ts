@@ -178,10 +178,12 @@ export class Client extends Emitter<ClientEvents> {
         offline: () => this._t && this._drop(1006, "offline"),
         hide: (persisted) => {
           this._save();
-          if (persisted && this._t) {
-            this._drop(1001, "page hidden", true);
-            this._parked = true;
-          }
+          if (!persisted) return;
+          // into the back/forward cache: no socket, and no dial, until pageshow
+          if (this._t) this._drop(1001, "page hidden", true);
+          this._gen++;
+          clearTimeout(this._timer);
+          this._parked = true;
         },
         show: () => this._parked && this._dialNow(),
         visible: () => (this._t ? this._check(true) : this._parked && this._dialNow()),

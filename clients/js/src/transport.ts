@@ -49,7 +49,7 @@ export function webSocketDial(WS: WebSocketLike): Dial {
         try {
           ws.close(code, reason);
         } catch {
-          // closing a socket that is still opening throws in some runtimes
+          ws.close(); // the reason was over the 123 bytes a close frame allows
         }
         h.close(code, reason);
       },

@@ -84,3 +84,27 @@ test("becoming visible checks the socket on the wall clock at once", async (t) =
   assert.equal(c.state, "connecting", "dropped on the event itself, not on a later tick");
   await waitFor(() => c.state == "connected" && srv.conns.length == 2, "replaced");
 });
+
+test("pagehide into the bfcache while a dial waits stops it until pageshow", async (t) => {
+  const srv = await fakeServer();
+  const c = new Client(srv.url, { ...fast, minDelay: 50, maxDelay: 50, random: () => 0.99 });
+  t.after(async () => (c.disconnect(), await srv.close()));
+  await c.connect();
+  srv.last().close(1011, "x");
+  await waitFor(() => c.state == "connecting", "dropped");
+  fire(window, "pagehide", { persisted: true }); // the retry timer (about 50 ms) is pending
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(srv.conns.length, 1, "no dial while in the bfcache");
+  fire(window, "pageshow", { persisted: true });
+  await waitFor(() => c.state == "connected" && srv.conns.length == 2, "back");
+});
+
+test("a close reason too long for a close frame still closes the socket", async (t) => {
+  const srv = await fakeServer();
+  const c = new Client(srv.url, fast);
+  t.after(async () => (c.disconnect(), await srv.close()));
+  await c.connect();
+  srv.handle = (cmd) => (cmd.op == "connect" ? { error: { code: "internal", message: "x".repeat(300) } } : undefined);
+  fire(window, "offline"); // drop, then the reconnect's connect fails with a 300-byte message
+  await waitFor(() => srv.conns.length >= 2 && srv.conns[1].closed, "the second socket closed by the client");
+});
