@@ -28,6 +28,8 @@ type env struct {
 	lb      *lb.Proxy
 	lbWS    string // host:port
 	lbAPI   string
+	backend string // -hooks-example: the reference backend's base URL
+	hooks   string // -hooks-example: the hooks file every node gets
 	closers gatewaytest.Closers
 	logs    *logSink
 }
@@ -51,6 +53,12 @@ func closeErr(err error) string {
 }
 
 func (e *env) startAll() error {
+	if e.cfg.hooksExample {
+		var err error
+		if e.hooks, err = e.startBackend(); err != nil {
+			return err
+		}
+	}
 	if e.cfg.redis {
 		r, err := redistest.Run(redistest.Options{})
 		if err != nil {
@@ -76,12 +84,15 @@ func (e *env) startAll() error {
 }
 
 // startNode launches node i; its id ("n0") comes before the caller's
-// flags, so they may override it, and its Redis after them.
+// flags, so they may override it, and its Redis and hooks file after them.
 func (e *env) startNode(i int) error {
 	id := "n" + strconv.Itoa(i)
 	args := append([]string{"--node-id", id}, e.cfg.gatewayArgs...)
 	if e.redis != nil {
 		args = append(args, "--redis-url", e.redis.URL())
+	}
+	if e.hooks != "" {
+		args = append(args, "--hooks-config", e.hooks)
 	}
 	w, err := e.logs.Writer(id)
 	if err != nil {
@@ -205,6 +216,7 @@ type summary struct {
 	LB       string      `json:"lb,omitempty"`
 	LBAPI    string      `json:"lb_api,omitempty"`
 	LBPID    int         `json:"lb_pid,omitempty"`
+	Backend  string      `json:"backend,omitempty"`
 	Nodes    []nodeEntry `json:"nodes"`
 }
 
@@ -215,7 +227,7 @@ func (e *env) entry(i int) nodeEntry {
 }
 
 func (e *env) summary() summary {
-	s := summary{}
+	s := summary{Backend: e.backend}
 	if e.redis != nil {
 		s.Redis, s.RedisPID = e.redis.URL(), e.redis.PID()
 	}

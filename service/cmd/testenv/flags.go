@@ -10,12 +10,13 @@ import (
 // config is testenv's own flags; gatewayArgs are the flags after "--",
 // passed to every node.
 type config struct {
-	nodes       int
-	redis, lb   bool
-	gateway     string // the binary; empty: gatewaytest builds one
-	logs        string // directory for the logs; empty: stderr
-	haproxyCfg  string // empty: loadtest/haproxy.cfg of the module
-	gatewayArgs []string
+	nodes        int
+	redis, lb    bool
+	hooksExample bool   // serve examples/backend and give every node its hooks.yaml
+	gateway      string // the binary; empty: gatewaytest builds one
+	logs         string // directory for the logs; empty: stderr
+	haproxyCfg   string // empty: loadtest/haproxy.cfg of the module
+	gatewayArgs  []string
 }
 
 // parseFlags reads args; the usage goes to stderr.
@@ -26,11 +27,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.nodes, "nodes", 1, "gateway nodes to start")
 	fs.BoolVar(&c.redis, "redis", false, "start a redis-server and give every node --redis-url")
 	fs.BoolVar(&c.lb, "lb", false, "put HAProxy (loadtest/haproxy.cfg) in front of the nodes; at most 3 nodes")
+	fs.BoolVar(&c.hooksExample, "hooks-example", false, "serve the reference backend (examples/backend) on a free port and give every node its hooks.yaml, pointed at it")
 	fs.StringVar(&c.gateway, "gateway", "", "the wsgateway binary (default: gatewaytest builds it)")
 	fs.StringVar(&c.logs, "logs", "", "write each process's log to this directory instead of stderr")
 	fs.StringVar(&c.haproxyCfg, "haproxy-cfg", "", "HAProxy config (default: loadtest/haproxy.cfg of the module)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: testenv [-nodes N] [-redis] [-lb] [-gateway PATH] [-logs DIR] [-- gateway flags...]")
+		fmt.Fprintln(stderr, "usage: testenv [-nodes N] [-redis] [-lb] [-hooks-example] [-gateway PATH] [-logs DIR] [-- gateway flags...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -5,7 +5,7 @@
 // spawns it, reads one JSON line describing what runs, drives the nodes with
 // JSON commands on stdin, and closes stdin when it is done.
 //
-//	testenv [-nodes N] [-redis] [-lb] [-gateway PATH] [-logs DIR] [-- gateway flags...]
+//	testenv [-nodes N] [-redis] [-lb] [-hooks-example] [-gateway PATH] [-logs DIR] [-- gateway flags...]
 //
 // It builds nothing itself: the gateway is -gateway PATH (bin/wsgateway
 // from `make build`), or, without it, gatewaytest's build of the binary.
@@ -19,6 +19,10 @@
 //	   "api":"http://127.0.0.1:41004","admin":"http://127.0.0.1:41005","pid":1234}, ...]}
 //
 // (on one line; with -lb also "lb":"ws://127.0.0.1:P/ws" and "lb_api").
+// With -hooks-example it also serves the reference backend (examples/backend,
+// in this process: sessions s1..s4 are alice, bob, carol and dave, "spam" is
+// banned and "darn" masked; hooks.go) and gives every node the example's
+// hooks.yaml pointed at it, and the line has "backend":"http://127.0.0.1:P".
 // Then each line on stdin is a command, answered by one line on stdout:
 //
 //	{"op":"signal","node":0,"signal":"TERM"}  -> {"ok":true}          SIGTERM starts the drain (also INT, KILL, STOP, CONT)

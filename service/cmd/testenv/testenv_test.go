@@ -262,3 +262,77 @@ func TestPrefixWriterKeepsLinesWhole(t *testing.T) {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }
+
+func TestHooksExampleServesTheReferenceBackend(t *testing.T) {
+	p := startTestenv(t, "-hooks-example", "--", "--dev", "--drain-delay", "0s", "--drain-window", "0s")
+	var env summary
+	p.read(t, &env)
+	if !strings.HasPrefix(env.Backend, "http://127.0.0.1:") || len(env.Nodes) != 1 {
+		t.Fatalf("summary = %+v, want a backend on 127.0.0.1 and one node", env)
+	}
+
+	// The node calls the backend: the session cookie names the user (mode
+	// hook of the example's hooks.yaml), and a client without one is refused.
+	reply := call(t, env.Nodes[0].WS, "session=s1", `{"id":1,"op":"connect"}`)
+	if reply["result"] == nil || reply["result"].(map[string]any)["user"] != "alice" ||
+		!cmpJSON(reply["result"].(map[string]any)["data"], map[string]any{"name": "alice"}) {
+		t.Errorf("connect with session=s1: %v, want user alice and data {name: alice}", reply)
+	}
+	if reply := call(t, env.Nodes[0].WS, "", `{"id":1,"op":"connect"}`); reply["error"] == nil ||
+		reply["error"].(map[string]any)["code"] != "unauthorized" {
+		t.Errorf("connect without a session: %v, want error unauthorized from the backend", reply)
+	}
+	// The backend answers hook calls directly too, at the address printed.
+	resp, err := http.Post(env.Backend+"/wsgateway/rpc", "application/json",
+		strings.NewReader(`{"hook":"rpc","method":"echo:upper","data":"hi"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `{"result":{"data":"HI"}}`; strings.TrimSpace(string(body)) != want {
+		t.Errorf("POST %s/wsgateway/rpc: %s %s, want %s", env.Backend, resp.Status, body, want)
+	}
+
+	p.stdin.Close()
+	select {
+	case <-p.done:
+	case <-time.After(lineTimeout):
+		t.Fatal("testenv still runs after stdin ended")
+	}
+	if _, err := http.Post(env.Backend+"/wsgateway/rpc", "application/json", strings.NewReader("{}")); err == nil {
+		t.Errorf("the backend still answers at %s after testenv exited", env.Backend)
+	}
+}
+
+// call dials url with the cookie (none when empty), sends one command and
+// returns its reply.
+func call(t *testing.T, url, cookie, cmd string) map[string]any {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, Subprotocols: []string{"wsgateway.v1"}}
+	h := http.Header{}
+	if cookie != "" {
+		h.Set("Cookie", cookie)
+	}
+	ws, _, err := d.Dial(url, h)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(cmd)); err != nil {
+		t.Fatal(err)
+	}
+	var reply map[string]any
+	if err := ws.ReadJSON(&reply); err != nil {
+		t.Fatalf("%s on %s: %v", cmd, url, err)
+	}
+	return reply
+}
+
+// cmpJSON reports whether two decoded JSON values are equal.
+func cmpJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
