@@ -44,12 +44,13 @@ function testenvBinary() {
  * startTestenv starts the environment and resolves once it is ready.
  * name labels its logs: test-results/logs/<name>/ holds one file per process.
  */
-export async function startTestenv({ name = "testenv", nodes = 1, redis = false, lb = false, gatewayArgs = [] } = {}) {
+export async function startTestenv({ name = "testenv", nodes = 1, redis = false, lb = false, hooksExample = false, gatewayArgs = [] } = {}) {
   const logs = join(resultsDir, "logs", name);
   mkdirSync(logs, { recursive: true });
   const args = ["-nodes", String(nodes), "-logs", logs];
   if (redis) args.push("-redis");
   if (lb) args.push("-lb");
+  if (hooksExample) args.push("-hooks-example"); // the reference backend, info.backend (service/cmd/testenv/hooks.go)
   if (process.env.WSG_GATEWAY) args.push("-gateway", process.env.WSG_GATEWAY);
   args.push("--", ...gatewayArgs);
   const child = spawn(testenvBinary(), args, { cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
