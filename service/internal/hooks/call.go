@@ -148,6 +148,14 @@ func (r *Route) post(ctx context.Context, key string, body []byte) (Answer, erro
 	if err != nil {
 		return Answer{}, err
 	}
+	// Without GetBody net/http cannot replay the request. With it, an
+	// Idempotency-Key header makes a POST "replayable", and the Transport
+	// silently sends it again when a reused keep-alive connection closes
+	// before the answer, though the backend may have run it: a retry the
+	// gateway must never make (the mesh retries, the gateway makes one
+	// attempt). The cost: a request that lost the race with an idle
+	// connection's close is a failure instead of a free second try.
+	hr.GetBody = nil
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Idempotency-Key", key)
 	if tp := telemetry.TraceParent(ctx); tp != "" {
