@@ -20,7 +20,7 @@ const (
 )
 
 // Ops lists every op, for metrics; OpInvalid labels commands that did not decode.
-var Ops = []string{OpConnect, OpSubscribe, OpUnsubscribe, OpPublish, OpPresence, OpHistory, OpPing, OpRefresh, OpRPC, OpInvalid}
+var Ops = []string{OpConnect, OpSubscribe, OpUnsubscribe, OpPublish, OpPresence, OpHistory, OpPing, OpRefresh, OpRPC, OpSend, OpInvalid}
 
 // OpInvalid is the metrics label of a command that did not decode.
 const OpInvalid = "invalid"
@@ -32,6 +32,7 @@ type Command struct {
 	Op             string          `json:"op"`
 	Token          string          `json:"token,omitempty"`
 	Channel        string          `json:"channel,omitempty"`
+	Topic          string          `json:"topic,omitempty"` // send: the inbox topic
 	Method         string          `json:"method,omitempty"`
 	Data           json.RawMessage `json:"data,omitempty"`
 	IdempotencyKey string          `json:"idempotency_key,omitempty"`
@@ -112,6 +113,8 @@ func (c *Command) validate() *Error {
 			return Errorf(CodeBadRequest, "idempotency_key is longer than %d bytes", MaxIdempotencyKeyLen)
 		}
 		return c.validChannel()
+	case OpSend:
+		return c.validSend()
 	case "":
 		return Errorf(CodeBadRequest, "op is missing")
 	default:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -136,6 +137,8 @@ func encodeReply(t *testing.T, op string, m Message) []byte {
 		return AppendReply(nil, m.ID, decodeAs[Position](t, m.Result))
 	case OpRPC:
 		return AppendReply(nil, m.ID, decodeAs[RPCResult](t, m.Result))
+	case OpSend:
+		return AppendSendReply(nil, m.ID, decodeAs[SendResult](t, m.Result))
 	case OpUnsubscribe, OpPing, OpRefresh:
 		decodeAs[struct{}](t, m.Result)
 		return AppendResult(nil, m.ID, []byte("{}"))
@@ -157,9 +160,15 @@ func TestErrorVectors(t *testing.T) {
 	})
 }
 
-// TestPushVectors: every push is what AppendPush or AppendUnsub writes.
+// TestPushVectors: every push is what AppendPush, AppendUnsub or
+// AppendReplyPush writes.
 func TestPushVectors(t *testing.T) {
-	runVectors(t, readVectors(t).Pushes, []string{PushPub, PushUnsub}, func(t *testing.T, v vector) string {
+	runVectors(t, readVectors(t).Pushes, []string{PushPub, PushUnsub, PushReply}, func(t *testing.T, v vector) string {
+		if strings.HasPrefix(v.Line, ReplyPushPrefix) {
+			r := decodeAs[ReplyPush](t, []byte(v.Line))
+			sameBytes(t, AppendReplyPush(nil, r.ID, r.Data, r.Error), v.Line)
+			return r.Push
+		}
 		m := decodeMessage(t, v.Line)
 		switch m.Push {
 		case PushPub:
