@@ -21,6 +21,8 @@ type Claims struct {
 	Subscribe []string
 	// Publish holds the channel patterns the user may publish to.
 	Publish []string
+	// Send holds the inbox topic patterns (see Match) the user may send to.
+	Send []string
 
 	all bool // dev mode: every pattern permission granted
 }
@@ -55,4 +57,13 @@ func (c *Claims) CanPublish(channel string) bool {
 		return false
 	}
 	return c.all || matchAny(c.Publish, channel)
+}
+
+// CanSend reports whether c may send to the inbox topic: a Send pattern must
+// match it, as for publish. Nil Claims may do nothing.
+func (c *Claims) CanSend(topic string) bool {
+	if c == nil {
+		return false
+	}
+	return c.all || matchAny(c.Send, topic)
 }

@@ -62,3 +62,27 @@ func TestCanPublish(t *testing.T) {
 		})
 	}
 }
+
+func TestCanSend(t *testing.T) {
+	tests := []struct {
+		name   string
+		claims *Claims
+		topic  string
+		want   bool
+	}{
+		{"exact topic", &Claims{User: "a", Send: []string{"orders"}}, "orders", true},
+		{"pattern", &Claims{User: "a", Send: []string{"jobs.*"}}, "jobs.resize", true},
+		{"no match", &Claims{User: "a", Send: []string{"orders"}}, "billing", false},
+		{"publish patterns do not grant send", &Claims{User: "a", Publish: []string{"*"}}, "orders", false},
+		{"no claim", &Claims{User: "a"}, "orders", false},
+		{"dev mode", Anonymous(), "orders", true},
+		{"nil claims", nil, "orders", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.claims.CanSend(tt.topic); got != tt.want {
+				t.Errorf("CanSend(%q) = %v, want %v", tt.topic, got, tt.want)
+			}
+		})
+	}
+}

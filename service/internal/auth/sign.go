@@ -15,6 +15,8 @@ type TokenSpec struct {
 	// Subscribe and Publish become the claims of those names; nil or empty
 	// omits the claim, which grants nothing.
 	Subscribe, Publish []string
+	// Send becomes the send claim (inbox topic patterns), likewise.
+	Send []string
 	// TTL sets exp to now+TTL; zero means no exp, a token that never expires.
 	TTL time.Duration
 	// Audience and Issuer, when non-empty, become aud and iss.
@@ -44,6 +46,7 @@ func SignHS256(secret []byte, spec TokenSpec) (string, error) {
 		},
 		Subscribe: spec.Subscribe,
 		Publish:   spec.Publish,
+		Send:      spec.Send,
 	}
 	if spec.Audience != "" {
 		tc.Audience = jwt.ClaimStrings{spec.Audience}

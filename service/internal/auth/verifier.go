@@ -85,7 +85,7 @@ func (v *Verifier) Algorithm() string {
 // and returns the Claims it grants, allowing cfg.Leeway of clock skew on
 // each of exp, nbf and iat. A token without exp never expires; one without
 // sub or with an invalid one (see validSubject), with a crit header, or with
-// subscribe or publish claims that are not arrays of strings, is invalid.
+// subscribe, publish or send claims that are not arrays of strings, is invalid.
 // Errors wrap the jwt package's sentinels (such as jwt.ErrTokenExpired),
 // ErrMissingSubject, ErrInvalidSubject or ErrCriticalHeader.
 func (v *Verifier) Verify(token string) (*Claims, error) {
@@ -97,6 +97,7 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 		User:      tc.Subject,
 		Subscribe: tc.Subscribe,
 		Publish:   tc.Publish,
+		Send:      tc.Send,
 	}
 	if tc.ExpiresAt != nil {
 		c.ExpiresAt = tc.ExpiresAt.Time
@@ -119,6 +120,7 @@ type tokenClaims struct {
 	jwt.RegisteredClaims
 	Subscribe []string `json:"subscribe,omitempty"`
 	Publish   []string `json:"publish,omitempty"`
+	Send      []string `json:"send,omitempty"`
 }
 
 // Validate is called by the jwt parser after the registered claims pass.

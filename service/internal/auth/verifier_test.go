@@ -19,12 +19,12 @@ func TestVerifyAccepts(t *testing.T) {
 	full := func() jwt.MapClaims {
 		return jwt.MapClaims{
 			"sub": "alice", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(),
-			"subscribe": []string{"chat:*", "news"}, "publish": []string{"chat:*"},
+			"subscribe": []string{"chat:*", "news"}, "publish": []string{"chat:*"}, "send": []string{"orders", "jobs.*"},
 		}
 	}
 	wantFull := &Claims{
 		User: "alice", ExpiresAt: now.Add(time.Hour),
-		Subscribe: []string{"chat:*", "news"}, Publish: []string{"chat:*"},
+		Subscribe: []string{"chat:*", "news"}, Publish: []string{"chat:*"}, Send: []string{"orders", "jobs.*"},
 	}
 	tests := []struct {
 		name  string

@@ -20,12 +20,13 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	secret := fs.String("secret", getenv("WSG_JWT_SECRET"), "HS256 secret (default $WSG_JWT_SECRET)")
 	subscribe := fs.String("subscribe", "", "comma list of channel patterns the user may subscribe to")
 	publish := fs.String("publish", "", "comma list of channel patterns the user may publish to")
+	send := fs.String("send", "", "comma list of inbox topic patterns the user may send to")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime; 0 for a token that never expires")
 	aud := fs.String("aud", "", "audience claim")
 	iss := fs.String("iss", "", "issuer claim")
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stdout, "usage: wsgateway token --sub USER --secret S [--subscribe 'chat:*'] [--publish 'chat:*'] [--ttl 1h]")
+		fmt.Fprintln(stdout, "usage: wsgateway token --sub USER --secret S [--subscribe 'chat:*'] [--publish 'chat:*'] [--send 'orders'] [--ttl 1h]")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 		return 0
@@ -38,7 +39,7 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 		return 1
 	}
 	tok, err := auth.SignHS256([]byte(*secret), auth.TokenSpec{
-		User: *sub, Subscribe: list(*subscribe), Publish: list(*publish), TTL: *ttl, Audience: *aud, Issuer: *iss,
+		User: *sub, Subscribe: list(*subscribe), Publish: list(*publish), Send: list(*send), TTL: *ttl, Audience: *aud, Issuer: *iss,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgateway token: %v\n", err)

@@ -149,7 +149,7 @@ func connectClaims(claims *auth.Claims, res *hooks.Result, mode hooks.ConnectMod
 	if res.Subscribe != nil || res.Publish != nil {
 		// A new Claims matches with auth's rules on the given lists only
 		// (a --dev client's every-permission flag does not survive).
-		n := auth.Claims{User: c.User, ExpiresAt: c.ExpiresAt, Subscribe: c.Subscribe, Publish: c.Publish}
+		n := auth.Claims{User: c.User, ExpiresAt: c.ExpiresAt, Subscribe: c.Subscribe, Publish: c.Publish, Send: c.Send}
 		if res.Subscribe != nil {
 			n.Subscribe = res.Subscribe
 		}
