@@ -45,6 +45,7 @@ type config struct {
 	// The suites (suite.go): wsbench starts the gateway itself.
 	suite         string
 	rates         []float64 // fanout-sweep: one run per rate
+	hookConns     []int     // hooks: one run per phase and count
 	gatewayArgs   []string  // extra gateway flags
 	channelGiven  bool      // -channel was set; otherwise each run gets a fresh one
 	autoSourceIPs bool      // -source-ips was 0: each run sets it from its -conns
@@ -107,8 +108,10 @@ func (c *config) validate() error {
 			p = append(p, msg)
 		}
 	}
-	check(c.scenario == "idle" || c.scenario == "fanout", fmt.Sprintf("-scenario must be idle or fanout, got %q", c.scenario))
-	check(c.suite == "" || suites[c.suite] != "", fmt.Sprintf("-suite must be idle, fanout-sweep or cluster, got %q", c.suite))
+	check(c.scenario == "idle" || c.scenario == "fanout" || c.scenario == "hooks" && c.suite == "hooks",
+		fmt.Sprintf("-scenario must be idle or fanout, got %q", c.scenario))
+	check(c.suite == "" || suites[c.suite] != "", fmt.Sprintf("-suite must be idle, fanout-sweep, cluster or hooks, got %q", c.suite))
+	check(c.suite != "hooks" || len(c.hookConns) > 0, "-hook-conns must name at least one count")
 	check(c.conns > 0, "-conns must be positive")
 	check(c.sourceIPs > 0 && c.sourceIPs <= 254, "-source-ips must be 1..254")
 	check(c.dialConcurrency > 0, "-dial-concurrency must be positive")

@@ -6,8 +6,9 @@
 // binary built as `make build` builds it), and runs the benchmarks of
 // docs/benchmarks.md against it: -suite idle (19,900 connections) and
 // -suite fanout-sweep (5,000 subscribers at each of -rates), and -suite
-// cluster (a redis-server of its own and two nodes on it: cluster.go), one
-// JSON line per run.
+// cluster (a redis-server of its own and two nodes on it: cluster.go), and
+// -suite hooks (a publish hook's overhead, breaker closed and open: hooks.go),
+// one JSON line per run.
 package main
 
 import (

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,13 +14,13 @@ import (
 )
 
 // suites maps each -suite to the scenario it runs.
-var suites = map[string]string{"idle": "idle", "fanout-sweep": "fanout", "cluster": "fanout"}
+var suites = map[string]string{"idle": "idle", "fanout-sweep": "fanout", "cluster": "fanout", "hooks": "hooks"}
 
 // suiteConns are the default -conns of the suites: 19,900 idle connections
 // (the open-file limit here is 20,000 per process, and the tool needs a few
 // of its own), 5,000 subscribers per fan-out run (5,000 x 2..30 msg/s =
 // 10k..150k deliveries/s).
-var suiteConns = map[string]int{"idle": 19900, "fanout-sweep": 5000, "cluster": 5000}
+var suiteConns = map[string]int{"idle": 19900, "fanout-sweep": 5000, "cluster": 5000, "hooks": 16}
 
 // suiteGatewayArgs are the flags of the gateway a suite starts: --dev (no
 // token, no API key) and no drain, so that stopping it is immediate. Its
@@ -32,16 +34,17 @@ const settle = 2 * time.Second
 
 // suiteFlags are the suites' flags that parseFlags reads as text.
 type suiteFlags struct {
-	rates, gatewayArgs *string
+	rates, gatewayArgs, hookConns *string
 }
 
 // registerSuite declares -suite and the flags of the suites.
 func (c *config) registerSuite(fs *flag.FlagSet) suiteFlags {
-	fs.StringVar(&c.suite, "suite", "", "idle, fanout-sweep or cluster: build and start the gateway (and Redis), run the benchmarks of docs/benchmarks.md against it, stop it (overrides -scenario, -url, -api and -server-pid)")
+	fs.StringVar(&c.suite, "suite", "", "idle, fanout-sweep, cluster or hooks: build and start the gateway (and Redis), run the benchmarks of docs/benchmarks.md against it, stop it (overrides -scenario, -url, -api and -server-pid)")
 	c.cluster.register(fs)
 	return suiteFlags{
 		rates:       fs.String("rates", "2 5 10 20 30", "fanout-sweep and the cluster sweep part: publication rates, one run each (spaces or commas)"),
 		gatewayArgs: fs.String("gateway-args", "", "suites: extra gateway flags, separated by spaces"),
+		hookConns:   fs.String("hook-conns", "1 16", "hooks: connections publishing in a closed loop, one run per phase each (spaces or commas)"),
 	}
 }
 
@@ -53,6 +56,9 @@ func (c *config) suiteDefaults(fs *flag.FlagSet, sf suiteFlags) error {
 		return err
 	}
 	c.gatewayArgs = strings.Fields(*sf.gatewayArgs)
+	if c.hookConns, err = parseConns(*sf.hookConns); err != nil {
+		return err
+	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if scenario, ok := suites[c.suite]; ok {
@@ -76,6 +82,9 @@ func runSuite(ctx context.Context, log *slog.Logger, cfg config, stdout, stderr 
 	}
 	if cfg.suite == "cluster" {
 		return runCluster(ctx, log, cfg, stdout, stderr)
+	}
+	if cfg.suite == "hooks" {
+		return runHooks(ctx, log, cfg, stdout)
 	}
 	node, err := gatewaytest.Launch(gatewaytest.Options{Args: append(suiteGatewayArgs, cfg.gatewayArgs...)})
 	if err != nil {
@@ -107,4 +116,18 @@ func runSuite(ctx context.Context, log *slog.Logger, cfg config, stdout, stderr 
 		code = max(code, emit(stdout, log, runScenario(ctx, log, cfg)))
 	}
 	return code
+}
+
+// parseConns reads a list of connection counts separated by spaces or
+// commas.
+func parseConns(s string) ([]int, error) {
+	var ns []int
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("-hook-conns: %q is not a positive number", f)
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
 }
