@@ -30,6 +30,11 @@ type Config struct {
 	RedisMinReplicas    int           // --redis-min-replicas
 	RedisReplicaTimeout time.Duration // --redis-replica-timeout: how long a publish waits for those replicas
 
+	// The inbox (CONTRACT §7, docs/streams.md); it needs --redis-url.
+	InboxMaxLen     int           // --inbox-max-len: unconsumed messages per topic before send answers rate_limited
+	InboxNoWorker   time.Duration // --inbox-no-worker: no worker heartbeat for this long: send answers unavailable
+	InboxPartitions int           // --inbox-partitions: partitions of a new topic (fixed once the topic exists)
+
 	JWTSecret    string        // --jwt-secret: HS256 key for client tokens
 	JWTPublicKey string        // --jwt-public-key: path to a PEM public key (RS256 or ES256)
 	JWTAudience  string        // --jwt-audience: required "aud" when non-empty
@@ -82,6 +87,9 @@ func Default() Config {
 		HistoryChannels:     100000,
 		JWTLeeway:           5 * time.Second,
 		RedisReplicaTimeout: 500 * time.Millisecond,
+		InboxMaxLen:         100000,
+		InboxNoWorker:       30 * time.Second,
+		InboxPartitions:     16,
 		PingInterval:        25 * time.Second,
 		MaxConnections:      100000,
 		MaxMessageBytes:     65536,

@@ -42,6 +42,9 @@ var everyFlag = []struct{ name, value string }{
 	{"redis-url", "redis-cluster://h1:7000,h2:7001"},
 	{"redis-min-replicas", "1"},
 	{"redis-replica-timeout", "2s"},
+	{"inbox-max-len", "500"},
+	{"inbox-no-worker", "10s"},
+	{"inbox-partitions", "4"},
 	{"jwt-secret", "s3cret"},
 	{"jwt-public-key", ""}, // may not be combined with jwt-secret: TestLoadEverySetting sets it alone
 	{"jwt-audience", "clients"},
@@ -77,6 +80,7 @@ var wantEvery = Config{
 	NodeID: "node-7", Zone: "eu-west-1a",
 	RedisURL:         "redis-cluster://h1:7000,h2:7001",
 	RedisMinReplicas: 1, RedisReplicaTimeout: 2 * time.Second,
+	InboxMaxLen: 500, InboxNoWorker: 10 * time.Second, InboxPartitions: 4,
 	JWTSecret: "s3cret", JWTAudience: "clients", JWTIssuer: "https://issuer.example",
 	JWTLeeway:      30 * time.Second,
 	HooksConfig:    "/etc/wsg/hooks.yaml",
@@ -125,6 +129,8 @@ func TestLoadDefaults(t *testing.T) {
 		RedisReplicaTimeout: 500 * time.Millisecond, JWTLeeway: 5 * time.Second,
 		ChannelMetaTTL: 24 * time.Hour, HistoryChannels: 100000,
 		SendQueueBytes: 4 << 20, MaxReplyBytes: 1 << 20,
+		// CONTRACT §7.
+		InboxMaxLen: 100000, InboxNoWorker: 30 * time.Second, InboxPartitions: 16,
 	}
 	if diff := cmp.Diff(want, got, cmpConfig); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -96,6 +96,8 @@ func (c Config) checkLimits(p []string) []string {
 		{"max-reply-bytes", c.MaxReplyBytes, 4 << 10},
 		{"history-max-channels", int64(c.HistoryChannels), 1},
 		{"redis-min-replicas", int64(c.RedisMinReplicas), 0},
+		{"inbox-max-len", int64(c.InboxMaxLen), 1},
+		{"inbox-partitions", int64(c.InboxPartitions), 1},
 	} {
 		if n.got < n.min {
 			p = append(p, fmt.Sprintf("--%s must be at least %d, got %d", n.flag, n.min, n.got))
@@ -120,6 +122,7 @@ func (c Config) checkLimits(p []string) []string {
 		{"channel-meta-ttl", c.ChannelMetaTTL, c.HistoryTTL},
 		{"jwt-leeway", c.JWTLeeway, 0},
 		{"redis-replica-timeout", c.RedisReplicaTimeout, time.Millisecond},
+		{"inbox-no-worker", c.InboxNoWorker, time.Second},
 	} {
 		if d.got < d.min {
 			p = append(p, fmt.Sprintf("--%s must be at least %v, got %v", d.flag, d.min, d.got))
