@@ -1,0 +1,43 @@
+package worker
+
+import "github.com/redis/go-redis/v9"
+
+// Every script that changes a partition first checks that this consumer
+// still holds its lease, so a worker that lost the lease (and whose
+// successor may already run the entry) can neither ack nor count attempts.
+// All keys of a script are of one partition (one hash tag): legal on Cluster.
+
+// renewScript extends the lease if the caller holds it.
+// KEYS: lease. ARGV: consumer, ttl ms. Returns 1 if renewed.
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`)
+
+// releaseScript deletes the lease if the caller holds it.
+// KEYS: lease. ARGV: consumer.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`)
+
+// ackScript acknowledges and deletes handled entries and forgets their
+// attempts. KEYS: lease, stream, attempts. ARGV: consumer, group, ids...
+// Returns 1, or 0 when the lease is not the caller's.
+var ackScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for i = 3, #ARGV do
+  redis.call('XACK', KEYS[2], ARGV[2], ARGV[i])
+  redis.call('XDEL', KEYS[2], ARGV[i])
+  redis.call('HDEL', KEYS[3], ARGV[i])
+end
+return 1`)
+
+// failScript counts a failed run of an entry. KEYS: lease, attempts.
+// ARGV: consumer, id. Returns the attempts so far, or -1 when the lease is
+// not the caller's.
+var failScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+return redis.call('HINCRBY', KEYS[2], ARGV[2], 1)`)
