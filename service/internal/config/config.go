@@ -35,6 +35,13 @@ type Config struct {
 	InboxNoWorker   time.Duration // --inbox-no-worker: no worker heartbeat for this long: send answers unavailable
 	InboxPartitions int           // --inbox-partitions: partitions of a new topic (fixed once the topic exists)
 
+	// Lifecycle events (CONTRACT §7, docs/events.md); they need --redis-url.
+	VacatedDelay        time.Duration // --vacated-delay: an emptied channel waits this long before channel.vacated
+	WebhookURL          string        // --webhook-url: POST the events here in signed batches; empty: no webhook
+	WebhookSecret       string        // --webhook-secret: whsec_<base64> signing key (Standard Webhooks)
+	WebhookRetryWindow  time.Duration // --webhook-retry-window: a batch is retried this long, then dead-lettered
+	JoinLeaveNamespaces []string      // --join-leave-namespaces: namespaces whose subscribers get join/leave pushes
+
 	JWTSecret    string        // --jwt-secret: HS256 key for client tokens
 	JWTPublicKey string        // --jwt-public-key: path to a PEM public key (RS256 or ES256)
 	JWTAudience  string        // --jwt-audience: required "aud" when non-empty
@@ -90,6 +97,8 @@ func Default() Config {
 		InboxMaxLen:         100000,
 		InboxNoWorker:       30 * time.Second,
 		InboxPartitions:     16,
+		VacatedDelay:        3 * time.Second,
+		WebhookRetryWindow:  time.Hour,
 		PingInterval:        25 * time.Second,
 		MaxConnections:      100000,
 		MaxMessageBytes:     65536,

@@ -45,6 +45,11 @@ var everyFlag = []struct{ name, value string }{
 	{"inbox-max-len", "500"},
 	{"inbox-no-worker", "10s"},
 	{"inbox-partitions", "4"},
+	{"vacated-delay", "1s"},
+	{"webhook-url", "https://hooks.example/events"},
+	{"webhook-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+	{"webhook-retry-window", "10m"},
+	{"join-leave-namespaces", "chat,game"},
 	{"jwt-secret", "s3cret"},
 	{"jwt-public-key", ""}, // may not be combined with jwt-secret: TestLoadEverySetting sets it alone
 	{"jwt-audience", "clients"},
@@ -81,6 +86,9 @@ var wantEvery = Config{
 	RedisURL:         "redis-cluster://h1:7000,h2:7001",
 	RedisMinReplicas: 1, RedisReplicaTimeout: 2 * time.Second,
 	InboxMaxLen: 500, InboxNoWorker: 10 * time.Second, InboxPartitions: 4,
+	VacatedDelay: time.Second, WebhookURL: "https://hooks.example/events",
+	WebhookSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", WebhookRetryWindow: 10 * time.Minute,
+	JoinLeaveNamespaces: []string{"chat", "game"},
 	JWTSecret: "s3cret", JWTAudience: "clients", JWTIssuer: "https://issuer.example",
 	JWTLeeway:      30 * time.Second,
 	HooksConfig:    "/etc/wsg/hooks.yaml",
@@ -131,6 +139,7 @@ func TestLoadDefaults(t *testing.T) {
 		SendQueueBytes: 4 << 20, MaxReplyBytes: 1 << 20,
 		// CONTRACT §7.
 		InboxMaxLen: 100000, InboxNoWorker: 30 * time.Second, InboxPartitions: 16,
+		VacatedDelay: 3 * time.Second, WebhookRetryWindow: time.Hour,
 	}
 	if diff := cmp.Diff(want, got, cmpConfig); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -10,7 +10,7 @@ import (
 )
 
 // secretFlags are shown only as set or not.
-var secretFlags = map[string]bool{"jwt-secret": true, "api-key": true}
+var secretFlags = map[string]bool{"jwt-secret": true, "api-key": true, "webhook-secret": true}
 
 // Redacted returns every setting keyed by its flag name, fit to log at
 // startup: secrets become "<set>" or "", a password in --redis-url becomes

@@ -40,6 +40,7 @@ func (c Config) Validate() error {
 	p = c.checkAddresses(p)
 	p = c.checkLimits(p)
 	p = c.checkAuth(p)
+	p = c.checkEvents(p)
 	if c.NodeID == "" {
 		p = append(p, "--node-id is empty and the host name is unknown: set --node-id")
 	}
