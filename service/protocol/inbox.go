@@ -106,3 +106,47 @@ func (c *Command) validSend() *Error {
 	}
 	return nil
 }
+
+// InboxMessage is one send, as the session hands it to the inbox.
+type InboxMessage struct {
+	Topic  string
+	User   string // the sender's user: the partition key
+	Client string // the sender's connection, for the reply
+	// Key is the sender's idempotency key; empty: none.
+	Key string
+	// Data is compact JSON.
+	Data json.RawMessage
+	// TraceParent is the producer span's W3C traceparent; empty: not traced.
+	TraceParent string
+}
+
+// DeadLetter is one message that failed max_attempts times (or
+// permanently), as GET /api/v1/inbox/dead lists it.
+type DeadLetter struct {
+	// DeadID is the entry's id in the topic's dead-letter stream: what
+	// POST /api/v1/inbox/redrive takes.
+	DeadID string `json:"dead_id"`
+	// ID is the message id the sender got from send.
+	ID        string          `json:"id"`
+	Topic     string          `json:"topic"`
+	User      string          `json:"user"`
+	Client    string          `json:"client"`
+	Node      string          `json:"node"`
+	Data      json.RawMessage `json:"data"`
+	Key       string          `json:"key,omitempty"`
+	TimeMS    int64           `json:"time_ms"`
+	Partition int             `json:"partition"`
+	OrigID    string          `json:"orig_id"`
+	Attempts  int             `json:"attempts"`
+	Error     string          `json:"error"`
+	DeadMS    int64           `json:"dead_ms"`
+}
+
+// Redriven is one dead letter put back into its partition by
+// POST /api/v1/inbox/redrive: it keeps its message id (so a reply still
+// reaches the sender) under a new stream entry.
+type Redriven struct {
+	DeadID  string `json:"dead_id"`
+	ID      string `json:"id"`
+	EntryID string `json:"entry_id"`
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/wsgateway/wsgateway/service/internal/auth"
 	"github.com/wsgateway/wsgateway/service/internal/broker"
 	"github.com/wsgateway/wsgateway/service/internal/config"
+	"github.com/wsgateway/wsgateway/service/internal/events"
 	"github.com/wsgateway/wsgateway/service/internal/hooks"
 	"github.com/wsgateway/wsgateway/service/internal/hub"
 	"github.com/wsgateway/wsgateway/service/internal/server"
@@ -26,6 +27,7 @@ import (
 // node is one gateway process's parts, built in dependency order.
 type node struct {
 	broker clusterBroker
+	events *events.Emitter // nil without --redis-url
 	server *server.Server
 }
 
@@ -72,12 +74,17 @@ func build(cfg config.Config, hooksCfg *hooks.Config, version string, log *slog.
 			return nil, fmt.Errorf("--redis-url: %w", err)
 		}
 	}
+	em := newEvents(cfg, b, log, reg)
+	var lifecycle session.Lifecycle // a nil *events.Emitter must stay a nil interface
+	if em != nil {
+		lifecycle = em
+	}
 	sm = session.NewManager(session.Config{
 		Node: cfg.NodeID, Zone: cfg.Zone, PingInterval: cfg.PingInterval,
 		MaxSubscriptions: cfg.MaxSubscriptions, CommandRate: cfg.CommandRate, SendQueue: cfg.SendQueue,
 		Compression: cfg.Compression, Dev: cfg.Dev, Tracer: tracer,
 		SendQueueBytes: int(cfg.SendQueueBytes), MaxReplyBytes: int(cfg.MaxReplyBytes), MaxMessageBytes: cfg.MaxMessageBytes,
-		Connects: connects, Hooks: hk,
+		Connects: connects, Hooks: hk, Events: lifecycle,
 	}, b, h, verifier, log, reg)
 	srv := server.New(server.Config{
 		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen, LocalNode: nodeInfo,
@@ -86,11 +93,17 @@ func build(cfg config.Config, hooksCfg *hooks.Config, version string, log *slog.
 		Compression: cfg.Compression, DrainDelay: cfg.DrainDelay, DrainWindow: cfg.DrainWindow, Pprof: cfg.Pprof,
 		Tracer: tracer, MaxReplyBytes: int(cfg.MaxReplyBytes), Connects: connects,
 	}, sm, b, reg, reg, log)
-	return &node{broker: b, server: srv}, nil
+	return &node{broker: b, events: em, server: srv}, nil
 }
 
-// runLoops runs the broker's background loops until ctx is done.
-func (n *node) runLoops(ctx context.Context) { _ = n.broker.Run(ctx) }
+// runLoops runs the broker's and the events' background loops until ctx is
+// done.
+func (n *node) runLoops(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { defer close(done); runEvents(ctx, n.events) }()
+	_ = n.broker.Run(ctx)
+	<-done
+}
 
 // close releases the broker's connections (Redis); Memory holds none.
 func (n *node) close() {

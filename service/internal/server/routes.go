@@ -35,6 +35,9 @@ func (s *Server) apiRoutes() http.Handler {
 		{http.MethodGet, "/api/v1/presence", s.apiPresence},
 		{http.MethodGet, "/api/v1/history", s.apiHistory},
 		{http.MethodGet, "/api/v1/nodes", s.apiNodes},
+		{http.MethodPost, "/api/v1/reply", s.apiReply},
+		{http.MethodGet, "/api/v1/inbox/dead", s.apiDead},
+		{http.MethodPost, "/api/v1/inbox/redrive", s.apiRedrive},
 	} {
 		mux.Handle(r.path, s.api(r.method, r.path, r.h))
 		s.m.apiCalls.WithLabelValues(r.path, "200") // the series exist from startup

@@ -55,6 +55,8 @@ type Config struct {
 	// the server counts the upgrades it refuses. Nil (tests): they are
 	// counted where nobody gathers them.
 	Connects *prometheus.CounterVec
+	// Inbox answers the reply and dead-letter routes; nil: unavailable.
+	Inbox Inbox
 }
 
 // Server is one node's HTTP surface and lifecycle.

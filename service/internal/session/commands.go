@@ -150,6 +150,7 @@ func (s *Session) accept(cmd *protocol.Command, claims *auth.Claims, data []byte
 	s.connected.Store(true)
 	s.mgr.hub.AddConn(claims.User, s)
 	s.mgr.connected.Add(1)
+	s.reportOpened()
 	s.m.Connects.WithLabelValues(ConnectOK).Inc()
 	s.endConnectSpan(ConnectOK)
 	s.setExpiry(claims.ExpiresAt)

@@ -45,6 +45,8 @@ type Config struct {
 	Connects *prometheus.CounterVec
 	// Hooks calls the backend's hooks (--hooks-config); nil: none.
 	Hooks *hooks.Hooks
+	// Events receives the lifecycle reports (--redis-url); nil: none.
+	Events Lifecycle
 }
 
 // Verifier turns a token into claims; *auth.Verifier and auth.DevVerifier

@@ -305,6 +305,9 @@ func (s *Session) teardown() {
 	_ = s.conn.Close()
 	_, reason := s.out.state()
 	s.m.disconnected(reason.Code)
+	if s.connected.Load() {
+		s.reportClosed(reason.Code)
+	}
 }
 
 func (m *Manager) getBuf() *[]byte {

@@ -87,6 +87,7 @@ func (s *Session) join(ctx context.Context, sub *subscription, cmd *protocol.Com
 		s.m.recoveries.WithLabelValues(outcome).Inc()
 	}
 	sub.activate(protocol.AppendSubscribeReply(nil, cmd.ID, res), h.Position)
+	s.reportSubscribed(sub.channel)
 	return outcome, nil
 }
 
@@ -126,6 +127,9 @@ func (s *Session) leave(ctx context.Context, sub *subscription) {
 	}
 	if err := s.mgr.broker.RemovePresence(ctx, sub.channel, s.id); err != nil {
 		s.mgr.log.Debug("presence remove failed", "channel", sub.channel, "err", err)
+	}
+	if sub.joined {
+		s.reportUnsubscribed(sub.channel)
 	}
 }
 

@@ -1,0 +1,39 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wsgateway/wsgateway/service/internal/broker"
+	"github.com/wsgateway/wsgateway/service/internal/config"
+	"github.com/wsgateway/wsgateway/service/internal/events"
+)
+
+// newEvents builds the lifecycle events' emitter (and the webhook sender
+// with --webhook-url) on the Redis broker. The metrics exist on every node;
+// without --redis-url there is no emitter (nil) and no event.
+func newEvents(cfg config.Config, b clusterBroker, log *slog.Logger, reg prometheus.Registerer) *events.Emitter {
+	m := events.NewMetrics(reg)
+	rb, ok := b.(*broker.Redis)
+	if !ok {
+		return nil
+	}
+	var wh *events.Webhook
+	if cfg.WebhookURL != "" {
+		key, _ := config.WebhookKey(cfg.WebhookSecret) // Validate checked it
+		wh = events.NewWebhook(rb.EventsClient(), events.WebhookOptions{URL: cfg.WebhookURL, Key: key,
+			Node: cfg.NodeID, RetryWindow: cfg.WebhookRetryWindow, Log: log.With("component", "webhook"), Metrics: m})
+	}
+	return events.New(rb, events.Options{Node: cfg.NodeID, Partitions: cfg.InboxPartitions,
+		Timing: broker.LifecycleTiming{VacatedDelay: cfg.VacatedDelay}, Webhook: wh,
+		Log: log.With("component", "events"), Metrics: m})
+}
+
+// runEvents runs the emitter, if any, until ctx is done.
+func runEvents(ctx context.Context, e *events.Emitter) {
+	if e != nil {
+		e.Run(ctx)
+	}
+}
