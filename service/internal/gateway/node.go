@@ -28,6 +28,7 @@ import (
 type node struct {
 	broker clusterBroker
 	events *events.Emitter // nil without --redis-url
+	inbox  inbox
 	server *server.Server
 }
 
@@ -51,6 +52,7 @@ func build(cfg config.Config, hooksCfg *hooks.Config, version string, log *slog.
 	registerInfo(reg, cfg, version)
 	bm := broker.NewMetrics(reg) // the redis_* series exist at zero on every node
 	connects := session.NewConnects(reg)
+	im := broker.NewInboxMetrics(reg) // from startup, with or without Redis
 
 	// The hook metrics exist from startup, with or without hooks.
 	hk, err := hooks.New(hooksCfg, hooks.Deps{Log: log, Registry: reg, Tracer: tracer, Node: cfg.NodeID, Zone: cfg.Zone})
@@ -74,6 +76,7 @@ func build(cfg config.Config, hooksCfg *hooks.Config, version string, log *slog.
 			return nil, fmt.Errorf("--redis-url: %w", err)
 		}
 	}
+	ib := newInbox(cfg, b, im, log, func() *session.Manager { return sm })
 	em := newEvents(cfg, b, log, reg)
 	var lifecycle session.Lifecycle // a nil *events.Emitter must stay a nil interface
 	if em != nil {
@@ -84,16 +87,16 @@ func build(cfg config.Config, hooksCfg *hooks.Config, version string, log *slog.
 		MaxSubscriptions: cfg.MaxSubscriptions, CommandRate: cfg.CommandRate, SendQueue: cfg.SendQueue,
 		Compression: cfg.Compression, Dev: cfg.Dev, Tracer: tracer,
 		SendQueueBytes: int(cfg.SendQueueBytes), MaxReplyBytes: int(cfg.MaxReplyBytes), MaxMessageBytes: cfg.MaxMessageBytes,
-		Connects: connects, Hooks: hk, Events: lifecycle,
+		Connects: connects, Hooks: hk, Events: lifecycle, Inbox: ib,
 	}, b, h, verifier, log, reg)
 	srv := server.New(server.Config{
 		Listen: cfg.Listen, APIListen: cfg.APIListen, AdminListen: cfg.AdminListen, LocalNode: nodeInfo,
 		APIKey: cfg.APIKey, Dev: cfg.Dev, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
 		MaxConnections: cfg.MaxConnections, ConnectRate: cfg.ConnectRate, MaxMessageBytes: cfg.MaxMessageBytes,
 		Compression: cfg.Compression, DrainDelay: cfg.DrainDelay, DrainWindow: cfg.DrainWindow, Pprof: cfg.Pprof,
-		Tracer: tracer, MaxReplyBytes: int(cfg.MaxReplyBytes), Connects: connects,
+		Tracer: tracer, MaxReplyBytes: int(cfg.MaxReplyBytes), Connects: connects, Inbox: ib,
 	}, sm, b, reg, reg, log)
-	return &node{broker: b, events: em, server: srv}, nil
+	return &node{broker: b, events: em, inbox: ib, server: srv}, nil
 }
 
 // runLoops runs the broker's and the events' background loops until ctx is
@@ -101,8 +104,11 @@ func build(cfg config.Config, hooksCfg *hooks.Config, version string, log *slog.
 func (n *node) runLoops(ctx context.Context) {
 	done := make(chan struct{})
 	go func() { defer close(done); runEvents(ctx, n.events) }()
+	inboxDone := make(chan struct{})
+	go func() { defer close(inboxDone); _ = n.inbox.Run(ctx) }()
 	_ = n.broker.Run(ctx)
 	<-done
+	<-inboxDone
 }
 
 // close releases the broker's connections (Redis); Memory holds none.

@@ -89,6 +89,8 @@ func (s *Session) dispatch(cmd *protocol.Command) {
 		s.refresh(cmd)
 	case protocol.OpRPC:
 		s.rpc(cmd)
+	case protocol.OpSend:
+		s.sendToInbox(cmd)
 	case protocol.OpPing:
 		s.sendReply(protocol.AppendResult(nil, cmd.ID, emptyResult))
 	}

@@ -45,6 +45,8 @@ type Config struct {
 	Connects *prometheus.CounterVec
 	// Hooks calls the backend's hooks (--hooks-config); nil: none.
 	Hooks *hooks.Hooks
+	// Inbox queues send commands (CONTRACT §7); nil: send answers unavailable.
+	Inbox Inbox
 	// Events receives the lifecycle reports (--redis-url); nil: none.
 	Events Lifecycle
 }
@@ -75,6 +77,8 @@ type Manager struct {
 
 	mu   sync.Mutex
 	live map[*Session]struct{} // every session being served, for draining
+	// senders are the sessions that used send, for replies (inbox.go).
+	senders senders
 	// watching is set while the stall watch runs: from the first session
 	// tracked until the watch finds none left.
 	watching bool

@@ -294,6 +294,7 @@ func (s *Session) teardown() {
 	s.endConnectSpan("closed")
 	s.stopTimers()
 	s.leaveAll()
+	s.leaveInbox()
 	if s.connected.Load() {
 		s.mgr.hub.RemoveConn(s.claims.User, s)
 		s.mgr.connected.Add(-1)
