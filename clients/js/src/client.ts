@@ -141,6 +141,7 @@ export class Client extends Emitter<ClientEvents> {
   private _tokens: Tokens;
   private _unlisten?: () => void;
   private _tabs?: Tabs;
+  private _ended = false; // disconnect() or a terminal close happened, and connect() was not called since
 
   constructor(url: string, opts: ClientOptions = {}) {
     super();
@@ -165,6 +166,7 @@ export class Client extends Emitter<ClientEvents> {
     const p = new Promise<void>((ok, fail) => this._waiters.push([ok, fail]));
     if (!this._want) {
       this._want = true;
+      this._ended = false;
       this._attempt = 0;
       const dial = webSocketDial(this._o.WebSocket || (globalThis as any).WebSocket);
       this._tabs = startTabs(this._o.tabs || "independent", {
@@ -353,6 +355,7 @@ export class Client extends Emitter<ClientEvents> {
   /** _stop ends reconnecting and fails everything waiting with err. */
   private _stop(err: WSGatewayError): void {
     this._want = this._parked = false;
+    this._ended = true;
     this._gen++;
     this._ready = false;
     clearTimeout(this._timer);
@@ -408,6 +411,8 @@ export class Client extends Emitter<ClientEvents> {
   // ---- calls and frames
 
   private _call(cmd: Record<string, unknown>, retry?: boolean): Promise<any> {
+    // after disconnect() or a terminal close nothing will send it: say so now rather than at the timeout
+    if (this._ended) return Promise.reject(new DisconnectedError(`${cmd.op}: the client is ${this.state}; call connect() first`));
     return new Promise((ok, fail) => {
       const c: Call = { cmd, retry, done: (err, r) => (err ? fail(err) : ok(r)) };
       c.timer = setTimeout(() => this._settle(c, new TimeoutError(`${cmd.op}: no reply within ${this._o.timeout} ms`)), this._o.timeout);

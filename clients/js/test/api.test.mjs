@@ -130,3 +130,29 @@ test("disconnect() rejects pending calls, stops, and leaves the state disconnect
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(srv.conns.length, 1, "no reconnect after disconnect()");
 });
+
+// A call after disconnect() or a terminal close has no connection to wait for:
+// it rejects at once (timeout is an hour here, so waiting for it would hang the test).
+test("a call while disconnected by the user or closed rejects at once with DisconnectedError", async (t) => {
+  const { srv, c } = await connected(t, { timeout: 3_600_000 });
+  c.disconnect();
+  for (const call of [() => c.publish("chat:a", 1), () => c.presence("chat:a"), () => c.history("chat:a"), () => c.rpc("m")]) {
+    const err = await call().then(() => assert.fail("resolved"), (e) => e);
+    assert.ok(err instanceof DisconnectedError, `${err}`);
+    assert.match(err.message, /the client is disconnected; call connect\(\) first/);
+  }
+
+  srv.handle = (cmd, conn) => (cmd.op == "connect" ? (setTimeout(() => conn.close(4003, "bye"), 0), null) : undefined);
+  await c.connect().then(() => assert.fail("connected"), () => {});
+  assert.equal(c.state, "closed");
+  const err = await c.presence("chat:a").then(() => assert.fail("resolved"), (e) => e);
+  assert.ok(err instanceof DisconnectedError);
+  assert.match(err.message, /presence: the client is closed/);
+
+  // once connect() is called again, calls wait for the connection and go through, as before
+  srv.handle = () => undefined;
+  const connecting = c.connect();
+  const p = c.presence("chat:a");
+  await connecting;
+  assert.equal((await p).count, 1);
+});
