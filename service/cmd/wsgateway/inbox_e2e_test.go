@@ -136,7 +136,7 @@ func TestInboxSendAndReplyAcrossNodes(t *testing.T) {
 		"inbox_enqueued_total result=ok": 1, "inbox_enqueued_total result=duplicate": 1,
 		"inbox_enqueued_total result=denied": 1, "inbox_enqueued_total result=full": 0,
 		"inbox_reply_pushes_total result=delivered": 2,
-		"inbox_lag_messages topic=orders": 1, // read, not acknowledged: still unconsumed
+		"inbox_lag_messages topic=orders":           1, // read, not acknowledged: still unconsumed
 	})
 	wantMetrics(t, b, map[string]float64{
 		"inbox_replies_total result=delivered": 2, "inbox_replies_total result=not_found": 2,
