@@ -13,22 +13,25 @@ import { fileURLToPath } from "node:url";
 const root = dirname(fileURLToPath(import.meta.url));
 export const demoCopy = join(root, "../../service/internal/demo/wsgateway.min.js");
 
+const common = { bundle: true, target: "es2020", logLevel: "warning", legalComments: "none" };
+
+/** scriptOptions build the single script (without its outfile); the size test builds it without the tabs feature too. */
+export const scriptOptions = {
+  ...common,
+  entryPoints: [join(root, "src/global.ts")],
+  format: "iife",
+  globalName: "WSGateway",
+  minify: true,
+  // internal members start with "_" and are never reached from outside the bundle
+  mangleProps: /^_/,
+};
+
 /** buildAll writes the package's files into outdir and returns the path of its wsgateway.min.js. */
 export async function buildAll(outdir) {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  const common = { bundle: true, target: "es2020", logLevel: "warning", legalComments: "none" };
   await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(outdir, "index.js"), format: "esm" });
-  await build({
-    ...common,
-    entryPoints: [join(root, "src/global.ts")],
-    outfile: join(outdir, "wsgateway.min.js"),
-    format: "iife",
-    globalName: "WSGateway",
-    minify: true,
-    // internal members start with "_" and are never reached from outside the bundle
-    mangleProps: /^_/,
-  });
+  await build({ ...scriptOptions, outfile: join(outdir, "wsgateway.min.js") });
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json"), "--outDir", outdir], {
     stdio: "inherit",
   });

@@ -32,7 +32,5 @@ export interface TabsContext {
 /** TabsMode is the `tabs` option. */
 export type TabsMode = "independent" | "shared";
 
-/** startTabs is the tabs feature's entry point; until it lands, every mode dials its own socket at once. */
-export function startTabs(_mode: TabsMode, ctx: TabsContext): Tabs {
-  return { beforeDial: () => Promise.resolve(), tokenShared() {}, dial: ctx.dial, stop() {} };
-}
+/** startTabs is the tabs feature's entry point (src/tabs/index.ts). */
+export { startTabs } from "./tabs/index.js";

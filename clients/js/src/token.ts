@@ -1,14 +1,19 @@
 import { UnauthorizedError } from "./errors.js";
 
-/** expOf returns a JWT's `exp` in milliseconds, or Infinity when it has none or cannot be read. */
-export function expOf(token: string | undefined): number {
+/** claims returns a JWT's payload, or {} when it cannot be read. */
+function claims(token: string | undefined): any {
   try {
     const b = token!.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const exp = JSON.parse(atob(b + "===".slice((b.length + 3) % 4))).exp;
-    return typeof exp == "number" ? exp * 1000 : Infinity;
+    return JSON.parse(atob(b + "===".slice((b.length + 3) % 4))) || {};
   } catch {
-    return Infinity;
+    return {};
   }
+}
+
+/** expOf returns a JWT's `exp` in milliseconds, or Infinity when it has none or cannot be read. */
+export function expOf(token: string | undefined): number {
+  const exp = claims(token).exp;
+  return typeof exp == "number" ? exp * 1000 : Infinity;
 }
 
 /**
@@ -66,8 +71,10 @@ export class Tokens {
     })());
   }
 
-  /** offer keeps a token from elsewhere (another tab) if it expires later than the current one. */
+  /** offer keeps a token from elsewhere (another tab) if it expires later than the current one and names the same user. */
   offer(t: string): boolean {
+    // another tab may be signed in as someone else: its token is not ours to use
+    if (!this._t || claims(t).sub != claims(this._t).sub) return false;
     if (expOf(t) <= expOf(this._t) || expOf(t) <= this._now()) return false;
     this._use(t);
     return true;

@@ -1,0 +1,103 @@
+// The tabs option in real Chromium against a real node: pages of one
+// browser context are tabs of one browser profile and origin (they share
+// Web Locks and BroadcastChannel).
+//   shared: three tabs hold one connection between them, all receive every
+//   publication, and when the leader tab closes another takes over without
+//   losing an offset;
+//   independent: five tabs cut off at the same instant do not dial back at
+//   the same instant.
+// Run alone (after npm run build): node --test test/browser/tabs.test.mjs
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startPages, openPage, until, token } from "./pages.mjs";
+
+let t;
+const errors = [];
+
+before(async () => {
+  t = await startPages("tabs");
+});
+
+after(async () => {
+  if (t) assert.equal(await t.close(), 0, "testenv exits 0");
+});
+
+/** offsets returns the offsets page received, in order. */
+const offsets = (page) => page.evaluate(() => window.log.pubs);
+
+/** contiguous reports whether xs are from..to, each once, in order. */
+const contiguous = (xs, from, to) => xs.length == to - from + 1 && xs.every((x, i) => x == from + i);
+
+test("shared: three tabs, one connection, every publication in each; the leader closes and another takes over losing nothing", { timeout: 120_000 }, async () => {
+  const ctx = await t.browser.newContext();
+  const channel = "chat:shared";
+  const opts = { url: t.ws, token: token("ann"), tabs: "shared", channel };
+  const pages = [];
+  for (let i = 0; i < 3; i++) pages.push(await openPage(ctx, t.origin, opts, errors));
+  for (const p of pages) await until("each tab subscribed", () => p.evaluate(() => window.log.subs.some((e) => e.state == "subscribed")));
+  await until("one connection on the node", async () => (await t.connections()) == 1);
+  const sockets = await Promise.all(pages.map((p) => p.evaluate(() => window.openSockets())));
+  assert.deepEqual(sockets.slice().sort(), [0, 0, 1], "one tab (the leader) holds the only WebSocket");
+
+  let last = 0;
+  const publish = async (n) => {
+    for (let i = 0; i < n; i++) last = (await t.publish(channel, { n: i })).offset;
+  };
+  await publish(5);
+  const first = last - 4;
+  for (const p of pages) await until("every tab has the first five", async () => (await offsets(p)).length == 5);
+  for (const p of pages) assert.ok(contiguous(await offsets(p), first, last), `${await offsets(p)}`);
+
+  // the leader closes while publications keep coming
+  const leader = pages[sockets.indexOf(1)];
+  const rest = pages.filter((p) => p != leader);
+  const publishing = (async () => {
+    for (let i = 0; i < 20; i++) {
+      await publish(1);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 200));
+  await leader.close();
+  await publishing;
+  for (const p of rest)
+    await until(`tab has every offset up to ${last}`, async () => (await offsets(p)).at(-1) == last, 30_000);
+  for (const p of rest) {
+    const got = await offsets(p);
+    assert.ok(contiguous(got, first, last), `every offset once, in order, across the hand-off: ${got}`);
+  }
+  await until("one connection again, from the new leader", async () => (await t.connections()) == 1);
+  const now = await Promise.all(rest.map((p) => p.evaluate(() => window.openSockets())));
+  assert.deepEqual(now.slice().sort(), [0, 1], "one of the remaining tabs holds the WebSocket");
+  for (const p of rest) assert.equal(await p.evaluate(() => window.client.state), "connected");
+  await ctx.close();
+  assert.deepEqual(errors, [], "no page errors");
+});
+
+test("independent: five tabs cut off at once dial back one at a time, not all at one instant", { timeout: 120_000 }, async () => {
+  const ctx = await t.browser.newContext();
+  // zeroJitter: the library's own backoff waits 0 ms, so only the tabs' dial lock can spread the dials
+  const opts = { url: t.ws, token: token("bob"), channel: "chat:independent", zeroJitter: true, minDelay: 10 };
+  const pages = [];
+  for (let i = 0; i < 5; i++) pages.push(await openPage(ctx, t.origin, opts, errors));
+  for (const p of pages) await until("each tab connected", () => p.evaluate(() => window.client.state == "connected"));
+  const firstDials = await Promise.all(pages.map((p) => p.evaluate(() => window.dials.length)));
+  assert.deepEqual(firstDials, [1, 1, 1, 1, 1]);
+
+  // kill the node and start it again on the same port: every socket ends at the same instant (1006)
+  const cut = Date.now();
+  await t.env.command({ op: "restart", node: 0 });
+  for (const p of pages)
+    await until("each tab connected again", () => p.evaluate(() => window.client.state == "connected" && window.dials.length > 1), 30_000);
+
+  const dials = (await Promise.all(pages.map((p) => p.evaluate(() => window.dials.slice(1))))).flat().sort((a, b) => a - b);
+  assert.ok(dials.length >= 5 && dials[0] >= cut - 1000, `dials after the cut: ${dials}`);
+  // by count, not by exact timing: a dial holds the lock for 200 ms, so two dials
+  // within 50 ms of each other mean two tabs dialed without it
+  const close = dials.filter((d, i) => i > 0 && d - dials[i - 1] < 50).length;
+  console.log(`# ${dials.length} dials after the cut, ${close} within 50 ms of the one before; gaps: ${dials.slice(1).map((d, i) => d - dials[i])}`);
+  assert.equal(close, 0, "no two dials at one instant");
+  await until("five connections", async () => (await t.connections()) == 5);
+  await ctx.close();
+  assert.deepEqual(errors, [], "no page errors");
+});
