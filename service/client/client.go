@@ -83,6 +83,9 @@ type Options struct {
 	// gap the server could not fill) is not reported here: the client
 	// subscribes again with recovery by itself.
 	OnUnsubscribed func(channel, reason string)
+	// OnReply receives the backend workers' replies to this client's Send
+	// calls (those a SendAndWait did not take), in the order they came.
+	OnReply func(Reply)
 }
 
 // Client is a connection to a wsgateway cluster that survives disconnects.
@@ -97,6 +100,8 @@ type Client struct {
 	dialer websocket.Dialer
 	events *eventQueue
 	done   chan struct{}
+	// replies hands reply pushes to SendAndWait (inbox.go).
+	replies replyWaiters
 
 	mu      sync.Mutex
 	started bool

@@ -81,6 +81,7 @@ const (
 	evDisconnected
 	evSubscribed
 	evUnsubscribed
+	evReply
 )
 
 // event is one entry of the queue from the connection goroutines to the
@@ -93,6 +94,7 @@ type event struct {
 	info   *ConnectInfo
 	disc   *DisconnectEvent
 	sub    *subscribeDone
+	reply  *Reply // evReply
 }
 
 // eventQueue is unbounded on purpose: readers never block on it, so a
@@ -193,6 +195,10 @@ func (c *Client) handle(ev *event) {
 	case evUnsubscribed:
 		if o.OnUnsubscribed != nil {
 			o.OnUnsubscribed(ev.pub.Channel, ev.reason)
+		}
+	case evReply:
+		if o.OnReply != nil {
+			o.OnReply(*ev.reply)
 		}
 	}
 }

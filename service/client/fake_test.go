@@ -45,6 +45,7 @@ type fakeCmd struct {
 	Token          string          `json:"token,omitempty"`
 	Channel        string          `json:"channel,omitempty"`
 	Method         string          `json:"method,omitempty"`
+	Topic          string          `json:"topic,omitempty"`
 	Recover        bool            `json:"recover,omitempty"`
 	Offset         *uint64         `json:"offset,omitempty"`
 	Epoch          string          `json:"epoch,omitempty"`

@@ -116,6 +116,9 @@ func (cn *conn) publication(p rawPub) Publication {
 
 // line handles any line the fast path declined, with encoding/json.
 func (cn *conn) line(line []byte) {
+	if cn.replyLine(line) {
+		return
+	}
 	var in protocol.Message
 	if err := json.Unmarshal(line, &in); err != nil {
 		cn.c.log.Warn("undecodable line from server", "err", err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -88,7 +89,7 @@ func TestCommandVectorsAreWhatTheClientSends(t *testing.T) {
 			if !ok {
 				t.Skipf("the Go client never sends %s", cmd.Op)
 			}
-			if cmd.Op == protocol.OpPublish && want.IdempotencyKey == "" {
+			if (cmd.Op == protocol.OpPublish || cmd.Op == protocol.OpSend) && want.IdempotencyKey == "" {
 				got.IdempotencyKey = "" // generated: the client always sends one
 			}
 			if diff := cmp.Diff(want, got, ignoreIDs); diff != "" {
@@ -105,6 +106,7 @@ func sendAsClient(t *testing.T, cmd protocol.Command) (fakeCmd, bool) {
 		"presence": func(fakeCmd) string { return `"result":{"users":[],"count":0}` },
 		"history":  func(fakeCmd) string { return `"result":{"offset":0,"epoch":"e1","publications":[]}` },
 		"rpc":      func(fakeCmd) string { return `"result":{"data":null}` },
+		"send":     func(fakeCmd) string { return `"result":{"id":"orders/0/1-0","duplicate":false}` },
 	})
 	connected := make(chan struct{}, 1)
 	opts := client.Options{URL: srv.url, OnConnected: func(client.ConnectInfo) { connected <- struct{}{} }}
@@ -145,6 +147,8 @@ func sendAsClient(t *testing.T, cmd protocol.Command) (fakeCmd, bool) {
 			data = json.RawMessage(cmd.Data)
 		}
 		_, err = c.RPC(ctx, cmd.Method, data)
+	case protocol.OpSend:
+		_, err = c.Send(ctx, cmd.Topic, json.RawMessage(cmd.Data), client.SendOptions{IdempotencyKey: cmd.IdempotencyKey})
 	default:
 		return fakeCmd{}, false
 	}
@@ -214,6 +218,9 @@ func callWithReply(t *testing.T, op, body string, result json.RawMessage) (got, 
 	case protocol.OpRPC:
 		got, err = c.RPC(ctx, "billing:charge", nil)
 		want = decode[protocol.RPCResult](t, result).Data
+	case protocol.OpSend:
+		got, err = c.Send(ctx, "orders", 1, client.SendOptions{})
+		want = decode[client.SendResult](t, result)
 	default:
 		t.Skipf("the Go client never sends %s", op)
 	}
@@ -271,10 +278,15 @@ func TestErrorVectorsBecomeErrors(t *testing.T) {
 }
 
 // TestPushVectorsAreDelivered: every publication push reaches
-// OnPublication with its values, every unsub push OnUnsubscribed.
+// OnPublication with its values, every unsub push OnUnsubscribed, every
+// reply push OnReply.
 func TestPushVectorsAreDelivered(t *testing.T) {
 	for _, v := range readVectors(t).Pushes {
 		t.Run(v.Name, func(t *testing.T) {
+			if strings.HasPrefix(v.Line, protocol.ReplyPushPrefix) {
+				testReplyPush(t, v.Line)
+				return
+			}
 			var m protocol.Message
 			if err := json.Unmarshal([]byte(v.Line), &m); err != nil {
 				t.Fatal(err)
@@ -300,5 +312,31 @@ func TestPushVectorsAreDelivered(t *testing.T) {
 				t.Fatalf("unknown push %q", m.Push)
 			}
 		})
+	}
+}
+
+// testReplyPush: a reply push reaches OnReply with its id and data or error.
+func testReplyPush(t *testing.T, line string) {
+	var want protocol.ReplyPush
+	if err := json.Unmarshal([]byte(line), &want); err != nil {
+		t.Fatal(err)
+	}
+	srv := newFakeServer(t, nil)
+	replies := make(chan client.Reply, 1)
+	connected := make(chan struct{}, 1)
+	c := client.New(client.Options{URL: srv.url, OnReply: func(r client.Reply) { replies <- r },
+		OnConnected: func(client.ConnectInfo) { connected <- struct{}{} }})
+	start(t, c)
+	fc := srv.accept(t)
+	<-connected
+	fc.send(line)
+	select {
+	case r := <-replies:
+		if r.ID != want.ID || string(r.Data) != string(want.Data) || (r.Err == nil) != (want.Error == nil) ||
+			r.Err != nil && (r.Err.Code != want.Error.Code || r.Err.Message != want.Error.Message) {
+			t.Errorf("OnReply got %+v, want %+v", r, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no OnReply within 5 s")
 	}
 }
