@@ -152,6 +152,8 @@ type receiver struct {
 	down     bool
 	events   []event
 	refused  int
+	retried  int            // the most refusals of one webhook-id: the same batch sent again
+	refusals map[string]int // webhook-id -> refusals
 	badSigs  []string
 	batchIDs map[string]int // webhook-id -> accepted deliveries
 }
@@ -161,7 +163,7 @@ func newReceiver(t testing.TB) *receiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &receiver{t: t, key: key, batchIDs: map[string]int{}}
+	r := &receiver{t: t, key: key, batchIDs: map[string]int{}, refusals: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -175,6 +177,8 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	defer r.mu.Unlock()
 	if r.down {
 		r.refused++
+		r.refusals[id]++
+		r.retried = max(r.retried, r.refusals[id])
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
