@@ -89,7 +89,7 @@ var wantEvery = Config{
 	VacatedDelay: time.Second, WebhookURL: "https://hooks.example/events",
 	WebhookSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", WebhookRetryWindow: 10 * time.Minute,
 	JoinLeaveNamespaces: []string{"chat", "game"},
-	JWTSecret: "s3cret", JWTAudience: "clients", JWTIssuer: "https://issuer.example",
+	JWTSecret:           "s3cret", JWTAudience: "clients", JWTIssuer: "https://issuer.example",
 	JWTLeeway:      30 * time.Second,
 	HooksConfig:    "/etc/wsg/hooks.yaml",
 	APIKey:         "k3y",
