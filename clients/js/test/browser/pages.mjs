@@ -3,7 +3,7 @@
 // own that serves a bare test page and the freshly built
 // dist/wsgateway.min.js, and the page's recorder. The test page hooks
 // WebSocket so a test sees every dial (when, and which page holds an open
-// socket) without touching the library.
+// socket) and every command sent, without touching the library.
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { launchChromium } from "./chromium.mjs";
@@ -24,7 +24,12 @@ const page = `<!doctype html><meta charset="utf-8"><title>wsgateway browser test
       dials.push(Date.now());
       sockets.push(this);
     }
+    send(frame) {
+      for (const line of String(frame).split("\\n")) sent.push(JSON.parse(line));
+      super.send(frame);
+    }
   };
+  window.sent = []; // every command sent on a WebSocket
 </script>
 <script src="/wsgateway.min.js"></script>
 <script>
@@ -32,7 +37,8 @@ const page = `<!doctype html><meta charset="utf-8"><title>wsgateway browser test
   window.start = (o) => {
     const opts = { token: o.token, tabs: o.tabs || "independent", minDelay: o.minDelay || 200, maxDelay: 2000, timeout: 5000 };
     if (o.zeroJitter) opts.random = () => 0; // the library's backoff adds no spread: only the tabs feature can
-    const log = (window.log = { states: [], pubs: [], subs: [] });
+    const log = (window.log = { states: [], pubs: [], subs: [], gets: 0 });
+    if (o.tokens) opts.getToken = () => (log.gets++, o.tokens.shift()); // hands out o.tokens in turn
     const c = (window.client = new WSGateway.Client(o.url, opts));
     c.on("state", (e) => log.states.push({ state: e.state, code: e.code, reason: e.reason }));
     if (o.channel) {

@@ -48,9 +48,19 @@ test("shared: three tabs, one connection, every publication in each; the leader 
   for (const p of pages) await until("every tab has the first five", async () => (await offsets(p)).length == 5);
   for (const p of pages) assert.ok(contiguous(await offsets(p), first, last), `${await offsets(p)}`);
 
-  // the leader closes while publications keep coming
   const leader = pages[sockets.indexOf(1)];
   const rest = pages.filter((p) => p != leader);
+
+  // a follower's calls go through the leader's connection, with their results
+  const own = await rest[0].evaluate(() => window.client.publish("chat:shared", "from a follower"));
+  last = own.offset;
+  for (const p of pages) await until("every tab has the follower's publication", async () => (await offsets(p)).at(-1) == last);
+  const presence = await rest[1].evaluate(() => window.client.presence("chat:shared"));
+  assert.equal(presence.count, 1, "the node sees one subscriber: the shared connection");
+  const info = await Promise.all(pages.map((p) => p.evaluate(() => window.client.info.client)));
+  assert.equal(new Set(info).size, 1, "every tab reports the shared connection's client id");
+
+  // the leader closes while publications keep coming
   const publishing = (async () => {
     for (let i = 0; i < 20; i++) {
       await publish(1);
@@ -98,6 +108,27 @@ test("independent: five tabs cut off at once dial back one at a time, not all at
   console.log(`# ${dials.length} dials after the cut, ${close} within 50 ms of the one before; gaps: ${dials.slice(1).map((d, i) => d - dials[i])}`);
   assert.equal(close, 0, "no two dials at one instant");
   await until("five connections", async () => (await t.connections()) == 5);
+  await ctx.close();
+  assert.deepEqual(errors, [], "no page errors");
+});
+
+test("independent: a fresh token from one tab is used by the others of the same user, not by another user's", { timeout: 120_000 }, async () => {
+  const ctx = await t.browser.newContext();
+  const channel = "chat:tokens";
+  // ann's first tab holds a token that needs refreshing in about 5 s; her getToken gives a long one
+  const fresh = token("ann", { ttl: 900 });
+  const a = await openPage(ctx, t.origin, { url: t.ws, token: token("ann", { ttl: 15 }), tokens: [fresh], channel }, errors);
+  const b = await openPage(ctx, t.origin, { url: t.ws, token: token("ann"), tokens: [token("ann", { ttl: 900 })], channel }, errors);
+  const c = await openPage(ctx, t.origin, { url: t.ws, token: token("zoe"), tokens: [token("zoe", { ttl: 900 })], channel }, errors);
+  for (const p of [a, b, c]) await until("connected", () => p.evaluate(() => window.client.state == "connected"));
+
+  const refreshes = (p) => p.evaluate(() => window.sent.filter((m) => m.op == "refresh").map((m) => m.token));
+  await until("ann's first tab refreshes in-band", async () => (await refreshes(a)).length == 1, 30_000);
+  assert.deepEqual(await refreshes(a), [fresh]);
+  await until("her other tab refreshes with the token it was offered", async () => (await refreshes(b)).includes(fresh));
+  assert.equal(await b.evaluate(() => window.log.gets), 0, "without calling its own getToken");
+  assert.deepEqual(await refreshes(c), [], "zoe's tab does not take ann's token");
+  for (const p of [a, b, c]) assert.equal(await p.evaluate(() => window.client.state), "connected");
   await ctx.close();
   assert.deepEqual(errors, [], "no page errors");
 });
