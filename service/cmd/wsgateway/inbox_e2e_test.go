@@ -129,6 +129,9 @@ func TestInboxSendAndReplyAcrossNodes(t *testing.T) {
 	if code != http.StatusNotFound || apiErrCode(res) != protocol.CodeNotFound {
 		t.Errorf("reply after the sender left: %d %s, want 404 not_found", code, res)
 	}
+	if code, _ := apiCall(t, b, "POST", "/api/v1/reply", inboxAPIKey, `{"id":"no-such-id","data":1}`); code != http.StatusBadRequest {
+		t.Errorf("reply to a malformed message id: %d, want 400", code)
+	}
 	if code, _ := apiCall(t, b, "POST", "/api/v1/reply", "", body); code != http.StatusUnauthorized {
 		t.Errorf("reply without the API key: %d, want 401", code)
 	}
@@ -190,6 +193,17 @@ func TestInboxWithoutRedis(t *testing.T) {
 	}
 	if code, _ := apiCall(t, n, "GET", "/api/v1/inbox/dead?topic=orders", inboxAPIKey, ""); code != http.StatusServiceUnavailable {
 		t.Errorf("dead letters: %d, want 503", code)
+	}
+	// A malformed reply is refused before the inbox is asked.
+	for _, body := range []string{
+		`{"data":1}`,
+		`{"id":"orders/0/1-0"}`,
+		`{"id":"orders/0/1-0","data":1,"error":{"code":"internal","message":"x"}}`,
+		`{"id":"orders/0/1-0","error":{"code":"Not A Code","message":"x"}}`,
+	} {
+		if code, res := apiCall(t, n, "POST", "/api/v1/reply", inboxAPIKey, body); code != http.StatusBadRequest || apiErrCode(res) != protocol.CodeBadRequest {
+			t.Errorf("reply %s: %d %s, want 400 bad_request", body, code, res)
+		}
 	}
 	wantMetrics(t, n, map[string]float64{
 		"inbox_enqueued_total result=unavailable": 1, "inbox_enqueued_total result=ok": 0,
