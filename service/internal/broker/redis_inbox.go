@@ -47,7 +47,7 @@ type RedisInbox struct {
 	opts InboxOptions
 
 	mu      sync.Mutex
-	parts   map[string]int       // topic -> partitions, once read or written
+	parts   map[string]topicParts // topic -> partitions, once read or written
 	workers map[string]time.Time // topic -> when a live worker was last seen (checked)
 	clients map[string]struct{}  // this node's clients that sent: the conns set's members
 	stats   *topicStats
@@ -58,7 +58,7 @@ func (r *Redis) NewInbox(opts InboxOptions) *RedisInbox {
 	if opts.Partitions <= 0 {
 		opts.Partitions = streams.DefaultPartitions
 	}
-	i := &RedisInbox{r: r, opts: opts, parts: map[string]int{}, workers: map[string]time.Time{},
+	i := &RedisInbox{r: r, opts: opts, parts: map[string]topicParts{}, workers: map[string]time.Time{},
 		clients: map[string]struct{}{}}
 	i.stats = newTopicStats(i)
 	opts.Metrics.topics.Store(i.stats)
@@ -123,25 +123,40 @@ func (i *RedisInbox) send(ctx context.Context, m protocol.InboxMessage) (protoco
 	return protocol.SendResult{ID: id}, EnqueueOK, nil
 }
 
+// metaRecheck is how often a node writes a topic's partition count again
+// (HSETNX, a no-op while it exists): a Redis that lost its data gets it
+// back within this, so that workers find it.
+const metaRecheck = time.Minute
+
+// topicParts is a topic's partition count and when it was last written.
+type topicParts struct {
+	n  int
+	at time.Time
+}
+
 // partitions returns the topic's partition count, writing the configured
 // one on first use (HSETNX: the first gateway wins, and it never changes).
 func (i *RedisInbox) partitions(ctx context.Context, topic string) (int, error) {
 	i.mu.Lock()
-	n, ok := i.parts[topic]
+	tp, ok := i.parts[topic]
 	i.mu.Unlock()
+	if ok && time.Since(tp.at) < metaRecheck {
+		return tp.n, nil
+	}
+	n := i.opts.Partitions
 	if ok {
-		return n, nil
+		n = tp.n // what this node has been using, whatever its flag says
 	}
 	err := i.r.g.do(ctx, "inbox", func(ctx context.Context) error {
 		var err error
-		n, err = streams.EnsurePartitions(ctx, i.r.rdb, topic, i.opts.Partitions)
+		n, err = streams.EnsurePartitions(ctx, i.r.rdb, topic, n)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	i.mu.Lock()
-	i.parts[topic] = n
+	i.parts[topic] = topicParts{n: n, at: time.Now()}
 	i.mu.Unlock()
 	return n, nil
 }

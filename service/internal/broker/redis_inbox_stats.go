@@ -66,7 +66,7 @@ func (ts *topicStats) read() []topicStat {
 		_, err := ts.i.r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for k, t := range topics {
 				ts.i.mu.Lock()
-				n := ts.i.parts[t]
+				n := ts.i.parts[t].n
 				ts.i.mu.Unlock()
 				for part := range n {
 					s := streams.Part{Group: t, N: part}.Stream()

@@ -142,6 +142,29 @@ var inboxCases = []struct {
 	{"a reply reaches the sender on another node", testInboxReply},
 	{"dead letters are listed and re-driven", testInboxDead},
 	{"lag and oldest pending per topic", testInboxGauges},
+	{"a lost partition count is written again", testInboxMetaRewritten},
+}
+
+func testInboxMetaRewritten(t *testing.T, url string, rdb redis.UniversalClient) {
+	ctx := context.Background()
+	n := startInbox(t, url, "node-a", nil)
+	heartbeat(t, rdb, "orders")
+	m := protocol.InboxMessage{Topic: "orders", User: "alice", Client: "c1", Data: []byte(`1`)}
+	if _, err := n.Send(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	// Redis lost the meta (a restart without persistence); the node's
+	// recheck is due.
+	rdb.Del(ctx, streams.MetaKey("orders"))
+	n.mu.Lock()
+	n.parts["orders"] = topicParts{n: 4, at: time.Now().Add(-metaRecheck)}
+	n.mu.Unlock()
+	if _, err := n.Send(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := rdb.HGet(ctx, streams.MetaKey("orders"), streams.MetaPartitions).Result(); got != "4" {
+		t.Errorf("meta partitions = %q after the recheck, want 4", got)
+	}
 }
 
 func testInboxSend(t *testing.T, url string, rdb redis.UniversalClient) {
