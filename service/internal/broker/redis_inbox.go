@@ -48,8 +48,8 @@ type RedisInbox struct {
 
 	mu      sync.Mutex
 	parts   map[string]topicParts // topic -> partitions, once read or written
-	workers map[string]time.Time // topic -> when a live worker was last seen (checked)
-	clients map[string]struct{}  // this node's clients that sent: the conns set's members
+	workers map[string]time.Time  // topic -> when a live worker was last seen (checked)
+	clients map[string]struct{}   // this node's clients that sent: the conns set's members
 	stats   *topicStats
 }
 
