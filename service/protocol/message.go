@@ -29,6 +29,7 @@ type Message struct {
 	Data    json.RawMessage `json:"data,omitempty"`
 	User    string          `json:"user,omitempty"`
 	Reason  string          `json:"reason,omitempty"`
+	Client  string          `json:"client,omitempty"` // join, leave
 }
 
 // MarshalJSON encodes c as a client sends it: the fields its op does not use

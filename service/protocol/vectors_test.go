@@ -163,7 +163,7 @@ func TestErrorVectors(t *testing.T) {
 // TestPushVectors: every push is what AppendPush, AppendUnsub or
 // AppendReplyPush writes.
 func TestPushVectors(t *testing.T) {
-	runVectors(t, readVectors(t).Pushes, []string{PushPub, PushUnsub, PushReply}, func(t *testing.T, v vector) string {
+	runVectors(t, readVectors(t).Pushes, []string{PushPub, PushUnsub, PushReply, PushJoin, PushLeave}, func(t *testing.T, v vector) string {
 		if strings.HasPrefix(v.Line, ReplyPushPrefix) {
 			r := decodeAs[ReplyPush](t, []byte(v.Line))
 			sameBytes(t, AppendReplyPush(nil, r.ID, r.Data, r.Error), v.Line)
@@ -175,6 +175,8 @@ func TestPushVectors(t *testing.T) {
 			sameBytes(t, AppendPush(nil, &Publication{Channel: m.Channel, Offset: m.Offset, Epoch: m.Epoch, Data: m.Data, User: m.User}), v.Line)
 		case PushUnsub:
 			sameBytes(t, AppendUnsub(nil, m.Channel, m.Reason), v.Line)
+		case PushJoin, PushLeave:
+			sameBytes(t, AppendJoinLeave(nil, m.Push, m.Channel, m.User, m.Client), v.Line)
 		default:
 			t.Fatalf("unknown push %q", m.Push)
 		}

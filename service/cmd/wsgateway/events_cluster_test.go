@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
+	"github.com/wsgateway/wsgateway/service/protocol"
 )
 
 // Lifecycle events (CONTRACT §7) computed cluster-wide, on real gateway
@@ -86,13 +87,14 @@ func TestEventsQuickResubscribe(t *testing.T) {
 // with node_lost once their entries expire (20 s without a refresh), with
 // user.offline for the user who had no other connection and
 // channel.vacated for the channel nobody else subscribed to; the user and
-// the channel that live on the other node stay online and occupied.
+// the channel that live on the other node stay online and occupied; a
+// subscriber there gets the leave push.
 func TestEventsNodeKilled(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.Options{})
 	rdb := srv.Client()
-	victim := eventsNode(t, srv.URL(), "victim", "--vacated-delay", "500ms")
-	survivor := eventsNode(t, srv.URL(), "survivor", "--vacated-delay", "500ms")
+	victim := eventsNode(t, srv.URL(), "victim", "--vacated-delay", "500ms", "--join-leave-namespaces", "shared")
+	survivor := eventsNode(t, srv.URL(), "survivor", "--vacated-delay", "500ms", "--join-leave-namespaces", "shared")
 	annV, annOnVictim := connectedAs(t, victim, token(t, "ann", time.Hour, []string{"shared", "solo"}, nil))
 	annS := connected(t, survivor, token(t, "ann", time.Hour, []string{"shared"}, nil))
 	kim, kimOnVictim := connectedAs(t, victim, token(t, "kim", time.Hour, []string{"solo"}, nil))
@@ -109,6 +111,10 @@ func TestEventsNodeKilled(t *testing.T) {
 	waitEvents(t, rdb, 5*time.Second, "user:kim", "user.online", "user.offline")
 	waitEvents(t, rdb, 5*time.Second, "channel:solo", "channel.occupied", "presence.join", "presence.join",
 		"presence.leave", "presence.leave", "channel.vacated")
+	// The survivor's subscriber of shared hears that the lost one left.
+	if got, want := annS.nextRaw(5*time.Second), protocol.AppendJoinLeave(nil, protocol.PushLeave, "shared", "ann", annOnVictim.Client); string(got) != string(want) {
+		t.Errorf("survivor's subscriber got %s, want %s", got, want)
+	}
 	time.Sleep(2 * time.Second)
 	stillEvents(t, rdb, "user:ann", "user.online")
 	stillEvents(t, rdb, "channel:shared", "channel.occupied", "presence.join", "presence.join", "presence.leave")

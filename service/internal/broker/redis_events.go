@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,6 +43,24 @@ func (o LifecycleOp) Subject() string {
 		return "user:" + o.User
 	}
 	return "channel:" + o.Channel
+}
+
+// Emitted is one event a lifecycle script appended, as ApplyLifecycle and
+// SweepLifecycle report it: its type and, for presence.join and
+// presence.leave, the channel, user and client (for the join and leave
+// pushes).
+type Emitted struct {
+	Type, Channel, User, Client string
+}
+
+// parseEmitted reads the scripts' "type" or "type\tchannel\tuser\tclient".
+func parseEmitted(s string) Emitted {
+	f := strings.SplitN(s, "\t", 4)
+	e := Emitted{Type: f[0]}
+	if len(f) == 4 {
+		e.Channel, e.User, e.Client = f[1], f[2], f[3]
+	}
+	return e
 }
 
 // LifecycleTiming are the durations the scripts apply.
@@ -85,11 +104,11 @@ func (r *Redis) InitEvents(ctx context.Context, partitions int) (int, error) {
 }
 
 // ApplyLifecycle applies ops in order per partition (one script per
-// partition, all pipelined in one round trip) and returns the types of the
-// events they emitted. ops of one subject must be in the order they
+// partition, all pipelined in one round trip) and returns the events they
+// emitted. ops of one subject must be in the order they
 // happened. A failed call may have applied some partitions: applying the
 // same ops again is harmless.
-func (r *Redis) ApplyLifecycle(ctx context.Context, partitions int, t LifecycleTiming, ops []LifecycleOp) ([]string, error) {
+func (r *Redis) ApplyLifecycle(ctx context.Context, partitions int, t LifecycleTiming, ops []LifecycleOp) ([]Emitted, error) {
 	now := time.Now()
 	byPart := map[int][]any{}
 	var order []int
@@ -105,7 +124,7 @@ func (r *Redis) ApplyLifecycle(ctx context.Context, partitions int, t LifecycleT
 		}
 		byPart[p] = append(byPart[p], action, o.Kind, o.Client, o.Node, o.User, o.Channel, o.Code)
 	}
-	var out []string
+	var out []Emitted
 	err := r.g.do(ctx, "events", func(ctx context.Context) error {
 		var err error
 		out, err = r.runParts(ctx, applyScript, order, byPart)
@@ -115,7 +134,7 @@ func (r *Redis) ApplyLifecycle(ctx context.Context, partitions int, t LifecycleT
 }
 
 // SweepLifecycle runs the sweep in every partition; see sweepScript.
-func (r *Redis) SweepLifecycle(ctx context.Context, partitions int, t LifecycleTiming) ([]string, error) {
+func (r *Redis) SweepLifecycle(ctx context.Context, partitions int, t LifecycleTiming) ([]Emitted, error) {
 	now := time.Now()
 	byPart := make(map[int][]any, partitions)
 	order := make([]int, partitions)
@@ -123,7 +142,7 @@ func (r *Redis) SweepLifecycle(ctx context.Context, partitions int, t LifecycleT
 		order[p] = p
 		byPart[p] = append(scriptHead(p, now, t), 1000)
 	}
-	var out []string
+	var out []Emitted
 	err := r.g.do(ctx, "events", func(ctx context.Context) error {
 		var err error
 		out, err = r.runParts(ctx, sweepScript, order, byPart)
@@ -146,8 +165,8 @@ func scriptHead(p int, now time.Time, t LifecycleTiming) []any {
 // runParts runs script once per partition in one pipeline. A NOSCRIPT
 // answer means that script did not run (a new master, a flushed cache): it
 // is loaded and those partitions run again.
-func (r *Redis) runParts(ctx context.Context, script *redis.Script, order []int, args map[int][]any) ([]string, error) {
-	run := func(parts []int, sha bool) (retry []int, out []string, err error) {
+func (r *Redis) runParts(ctx context.Context, script *redis.Script, order []int, args map[int][]any) ([]Emitted, error) {
+	run := func(parts []int, sha bool) (retry []int, out []Emitted, err error) {
 		cmds := make([]*redis.Cmd, len(parts))
 		_, _ = r.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
 			for i, p := range parts {
@@ -171,13 +190,15 @@ func (r *Redis) runParts(ctx context.Context, script *redis.Script, order []int,
 				err = fmt.Errorf("events partition %s: %w", strconv.Itoa(parts[i]), cerr)
 				continue
 			}
-			out = append(out, types...)
+			for _, s := range types {
+				out = append(out, parseEmitted(s))
+			}
 		}
 		return retry, out, err
 	}
 	retry, out, err := run(order, true)
 	if len(retry) > 0 && err == nil {
-		var more []string
+		var more []Emitted
 		_, more, err = run(retry, false)
 		out = append(out, more...)
 	}

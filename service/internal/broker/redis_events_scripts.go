@@ -22,7 +22,7 @@ local q, seqk, expk, vack = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, due, maxlen, prefix = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local out = {}
 
-local function emit(subject, typ, f)
+local function emit(subject, typ, f, detail)
   local seq = redis.call('HINCRBY', seqk, subject, 1)
   local a = {'XADD', q, 'MAXLEN', '~', maxlen, '*', 'type', typ, 'time_ms', now, 'seq', seq, 'subject', subject}
   for i = 1, #f, 2 do
@@ -32,7 +32,7 @@ local function emit(subject, typ, f)
     end
   end
   redis.call(unpack(a))
-  out[#out + 1] = typ
+  out[#out + 1] = detail or typ
 end
 
 local function subjectOf(kind, client, user, channel)
@@ -65,7 +65,8 @@ local function add(kind, client, node, user, channel, exp)
   if before == 0 and redis.call('ZREM', vack, channel) == 0 then
     emit(subject, 'channel.occupied', {'channel', channel})
   end
-  emit(subject, 'presence.join', {'channel', channel, 'user', user, 'client', client, 'node', node})
+  emit(subject, 'presence.join', {'channel', channel, 'user', user, 'client', client, 'node', node},
+    'presence.join\t' .. channel .. '\t' .. user .. '\t' .. client)
 end
 
 local function remove(kind, client, node, user, channel, code)
@@ -82,7 +83,8 @@ local function remove(kind, client, node, user, channel, code)
     if left == 0 then emit(subject, 'user.offline', {'user', user, 'client', client, 'node', node}) end
     return
   end
-  emit(subject, 'presence.leave', {'channel', channel, 'user', user, 'client', client, 'node', node})
+  emit(subject, 'presence.leave', {'channel', channel, 'user', user, 'client', client, 'node', node},
+    'presence.leave\t' .. channel .. '\t' .. user .. '\t' .. client)
   if left == 0 then redis.call('ZADD', vack, due, channel) end
 end
 `
@@ -93,7 +95,7 @@ end
 // r: remove), kind, client, node, user, channel, close code. Adding what
 // is there only moves its expiry; removing what is gone does nothing: a
 // change applied twice (a retry) emits nothing the second time.
-// Returns the types of the events emitted.
+// Returns the events emitted (see Emitted).
 var applyScript = redis.NewScript(lifecycleLua + `
 for i = 6, #ARGV, 7 do
   if ARGV[i] == 'a' then

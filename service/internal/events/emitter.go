@@ -13,8 +13,8 @@ import (
 
 // Store is the cluster-wide lifecycle state; *broker.Redis satisfies it.
 type Store interface {
-	ApplyLifecycle(ctx context.Context, partitions int, t broker.LifecycleTiming, ops []broker.LifecycleOp) ([]string, error)
-	SweepLifecycle(ctx context.Context, partitions int, t broker.LifecycleTiming) ([]string, error)
+	ApplyLifecycle(ctx context.Context, partitions int, t broker.LifecycleTiming, ops []broker.LifecycleOp) ([]broker.Emitted, error)
+	SweepLifecycle(ctx context.Context, partitions int, t broker.LifecycleTiming) ([]broker.Emitted, error)
 	InitEvents(ctx context.Context, partitions int) (int, error)
 }
 
@@ -42,9 +42,11 @@ type Options struct {
 	Partitions int
 	// Webhook, when set, is started once the partition count is known.
 	Webhook *Webhook
-	Timing  broker.LifecycleTiming
-	Log     *slog.Logger
-	Metrics *Metrics
+	// JoinLeave configures the join and leave pushes; zero: none.
+	JoinLeave JoinLeave
+	Timing    broker.LifecycleTiming
+	Log       *slog.Logger
+	Metrics   *Metrics
 }
 
 // Emitter reports this node's connections and subscriptions to the
@@ -168,6 +170,10 @@ func (e *Emitter) background(ctx context.Context, ready <-chan int) {
 		return
 	}
 	var wg sync.WaitGroup
+	if len(e.opts.JoinLeave.Namespaces) > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); e.opts.JoinLeave.receivePushes(ctx) }()
+	}
 	if e.opts.Webhook != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); e.opts.Webhook.Run(ctx, parts) }()
@@ -218,8 +224,9 @@ func (e *Emitter) write(ctx context.Context, ops []broker.LifecycleOp) error {
 	if e.parts == 0 {
 		return errNotReady
 	}
-	types, err := e.store.ApplyLifecycle(ctx, e.parts, e.opts.Timing, ops)
-	e.opts.Metrics.count(types)
+	evs, err := e.store.ApplyLifecycle(ctx, e.parts, e.opts.Timing, ops)
+	e.opts.Metrics.count(evs)
+	e.publishPushes(ctx, evs)
 	if err != nil {
 		e.opts.Metrics.errors.Inc()
 	}
@@ -271,8 +278,9 @@ func (e *Emitter) sweepLoop(ctx context.Context, parts int) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			types, err := e.store.SweepLifecycle(ctx, parts, e.opts.Timing)
-			e.opts.Metrics.count(types)
+			evs, err := e.store.SweepLifecycle(ctx, parts, e.opts.Timing)
+			e.opts.Metrics.count(evs)
+			e.publishPushes(ctx, evs)
 			if err != nil && ctx.Err() == nil {
 				e.opts.Metrics.errors.Inc()
 				e.opts.Log.Debug("lifecycle events: sweep failed", "err", err)

@@ -1,6 +1,10 @@
 package events
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wsgateway/wsgateway/service/internal/broker"
+)
 
 // Types lists every event type, so that each counter exists at zero.
 var Types = []string{
@@ -60,8 +64,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) count(types []string) {
-	for _, t := range types {
-		m.emitted.WithLabelValues(t).Inc()
+func (m *Metrics) count(evs []broker.Emitted) {
+	for _, e := range evs {
+		m.emitted.WithLabelValues(e.Type).Inc()
 	}
 }

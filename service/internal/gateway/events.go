@@ -13,8 +13,10 @@ import (
 
 // newEvents builds the lifecycle events' emitter (and the webhook sender
 // with --webhook-url) on the Redis broker. The metrics exist on every node;
-// without --redis-url there is no emitter (nil) and no event.
-func newEvents(cfg config.Config, b clusterBroker, log *slog.Logger, reg prometheus.Registerer) *events.Emitter {
+// without --redis-url there is no emitter (nil) and no event. deliver hands
+// join and leave pushes to this node's subscribers.
+func newEvents(cfg config.Config, b clusterBroker, log *slog.Logger, reg prometheus.Registerer,
+	deliver func(channel, except string, line []byte)) *events.Emitter {
 	m := events.NewMetrics(reg)
 	rb, ok := b.(*broker.Redis)
 	if !ok {
@@ -28,7 +30,8 @@ func newEvents(cfg config.Config, b clusterBroker, log *slog.Logger, reg prometh
 	}
 	return events.New(rb, events.Options{Node: cfg.NodeID, Partitions: cfg.InboxPartitions,
 		Timing: broker.LifecycleTiming{VacatedDelay: cfg.VacatedDelay}, Webhook: wh,
-		Log: log.With("component", "events"), Metrics: m})
+		JoinLeave: events.JoinLeave{Namespaces: cfg.JoinLeaveNamespaces, Client: rb.EventsClient(), Deliver: deliver},
+		Log:       log.With("component", "events"), Metrics: m})
 }
 
 // runEvents runs the emitter, if any, until ctx is done.

@@ -77,7 +77,7 @@ func build(cfg config.Config, hooksCfg *hooks.Config, version string, log *slog.
 		}
 	}
 	ib := newInbox(cfg, b, im, log, func() *session.Manager { return sm })
-	em := newEvents(cfg, b, log, reg)
+	em := newEvents(cfg, b, log, reg, func(ch, except string, line []byte) { sm.PushToSubscribers(ch, except, line) })
 	var lifecycle session.Lifecycle // a nil *events.Emitter must stay a nil interface
 	if em != nil {
 		lifecycle = em
