@@ -31,9 +31,9 @@ type inboxNode struct {
 	arrived chan struct{}
 }
 
-func startInbox(t *testing.T, url, node string, tweak func(*InboxOptions)) *inboxNode {
+func startInbox(t testing.TB, url, node string, tweak func(*InboxOptions)) *inboxNode {
 	t.Helper()
-	r := startRedis(t, url, protocol.NodeInfo{Node: node}, newRecorder(t))
+	r := startRedis(t, url, protocol.NodeInfo{Node: node}, noPublications{})
 	reg := prometheus.NewRegistry()
 	n := &inboxNode{reg: reg, m: NewInboxMetrics(reg), local: map[string]bool{}, pushed: map[string][]string{},
 		arrived: make(chan struct{}, 100)}
@@ -87,7 +87,7 @@ func (n *inboxNode) waitPush(t *testing.T, client string, k int) string {
 }
 
 // heartbeat makes a worker of topic alive, as the worker library does.
-func heartbeat(t *testing.T, rdb redis.UniversalClient, topic string) {
+func heartbeat(t testing.TB, rdb redis.UniversalClient, topic string) {
 	t.Helper()
 	err := rdb.ZAdd(context.Background(), streams.WorkersKey(topic), redis.Z{Score: float64(time.Now().UnixMilli()), Member: "w1"}).Err()
 	if err != nil {
@@ -483,3 +483,10 @@ func counterValue(c prometheus.Counter) float64 {
 	_ = c.Write(&m)
 	return m.GetCounter().GetValue()
 }
+
+// noPublications is the Handler of an inbox test's broker: the inbox
+// publishes nothing on channels.
+type noPublications struct{}
+
+func (noPublications) HandlePublication(*protocol.Publication) {}
+func (noPublications) HandleDisconnect(string)                 {}
