@@ -224,6 +224,7 @@ func (c *Consumer) balance(ctx context.Context, parts int, wg *sync.WaitGroup) {
 	share := (parts + live - 1) / live
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer func() { c.m.leases.Set(float64(len(c.held))) }()
 	for n, p := range c.held { // forget partitions that ended (lease lost)
 		if p.ended() {
 			delete(c.held, n)
@@ -238,11 +239,17 @@ func (c *Consumer) balance(ctx context.Context, parts int, wg *sync.WaitGroup) {
 		}
 		return
 	}
-	start := rand.IntN(parts)
-	for i := 0; i < parts && len(c.held) < share; i++ {
-		n := (start + i) % parts
-		if c.held[n] != nil {
-			continue
+	if len(c.held) == share {
+		return
+	}
+	free, err := c.freeParts(ctx, parts)
+	if err != nil {
+		c.Logger.Warn("reading leases failed", "err", err)
+		return
+	}
+	for _, n := range free {
+		if len(c.held) >= share {
+			break
 		}
 		part := streams.Part{Group: c.Group, N: n}
 		ok, err := c.Redis.SetNX(ctx, part.Lease(c.ConsumerGroup), c.Name, streams.LeaseTTL).Result()
@@ -257,7 +264,6 @@ func (c *Consumer) balance(ctx context.Context, parts int, wg *sync.WaitGroup) {
 			go func() { defer wg.Done(); p.run(ctx) }()
 		}
 	}
-	c.m.leases.Set(float64(len(c.held)))
 }
 
 // lag sums the last known backlog of the held partitions.
@@ -269,4 +275,29 @@ func (c *Consumer) lag() float64 {
 		n += p.lag.Load()
 	}
 	return float64(n)
+}
+
+// freeParts lists the partitions whose lease nobody holds, in random order
+// (so workers starting together spread), in one pipeline: a worker below
+// its share looks every tick, and SET NX on every partition each time
+// would cost P commands.
+func (c *Consumer) freeParts(ctx context.Context, parts int) ([]int, error) {
+	cmds := make([]*redis.IntCmd, parts)
+	_, err := c.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for n := range parts {
+			cmds[n] = p.Exists(ctx, streams.Part{Group: c.Group, N: n}.Lease(c.ConsumerGroup))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var free []int
+	for n, cmd := range cmds {
+		if cmd.Val() == 0 && c.held[n] == nil {
+			free = append(free, n)
+		}
+	}
+	rand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
+	return free, nil
 }
