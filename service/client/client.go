@@ -86,6 +86,10 @@ type Options struct {
 	// OnReply receives the backend workers' replies to this client's Send
 	// calls (those a SendAndWait did not take), in the order they came.
 	OnReply func(Reply)
+	// OnJoin and OnLeave receive the join and leave notices of subscribed
+	// channels whose namespace has them (--join-leave-namespaces).
+	OnJoin  func(JoinLeave)
+	OnLeave func(JoinLeave)
 }
 
 // Client is a connection to a wsgateway cluster that survives disconnects.

@@ -82,6 +82,8 @@ const (
 	evSubscribed
 	evUnsubscribed
 	evReply
+	evJoin
+	evLeave
 )
 
 // event is one entry of the queue from the connection goroutines to the
@@ -94,7 +96,8 @@ type event struct {
 	info   *ConnectInfo
 	disc   *DisconnectEvent
 	sub    *subscribeDone
-	reply  *Reply // evReply
+	reply  *Reply     // evReply
+	jl     *JoinLeave // evJoin, evLeave
 }
 
 // eventQueue is unbounded on purpose: readers never block on it, so a
@@ -199,6 +202,14 @@ func (c *Client) handle(ev *event) {
 	case evReply:
 		if o.OnReply != nil {
 			o.OnReply(*ev.reply)
+		}
+	case evJoin:
+		if o.OnJoin != nil {
+			o.OnJoin(*ev.jl)
+		}
+	case evLeave:
+		if o.OnLeave != nil {
+			o.OnLeave(*ev.jl)
 		}
 	}
 }

@@ -135,6 +135,7 @@ func (cn *conn) line(line []byte) {
 		if cn.c.serverUnsubscribed(cn, in.Channel, in.Reason) {
 			cn.batch = append(cn.batch, event{kind: evUnsubscribed, pub: Publication{Channel: in.Channel}, reason: in.Reason})
 		}
+	case cn.joinLeave(&in): // queued for OnJoin or OnLeave
 	case in.Error != nil:
 		// The server could not read a command's id: a client bug.
 		cn.c.log.Warn("error reply without id", "err", in.Error)

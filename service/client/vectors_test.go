@@ -279,12 +279,16 @@ func TestErrorVectorsBecomeErrors(t *testing.T) {
 
 // TestPushVectorsAreDelivered: every publication push reaches
 // OnPublication with its values, every unsub push OnUnsubscribed, every
-// reply push OnReply.
+// reply push OnReply, every join and leave push OnJoin or OnLeave.
 func TestPushVectorsAreDelivered(t *testing.T) {
 	for _, v := range readVectors(t).Pushes {
 		t.Run(v.Name, func(t *testing.T) {
 			if strings.HasPrefix(v.Line, protocol.ReplyPushPrefix) {
 				testReplyPush(t, v.Line)
+				return
+			}
+			if strings.HasPrefix(v.Line, `{"push":"join",`) || strings.HasPrefix(v.Line, `{"push":"leave",`) {
+				testJoinLeavePush(t, v.Line)
 				return
 			}
 			var m protocol.Message
@@ -338,5 +342,32 @@ func testReplyPush(t *testing.T, line string) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no OnReply within 5 s")
+	}
+}
+
+// testJoinLeavePush: a join or leave push reaches OnJoin or OnLeave.
+func testJoinLeavePush(t *testing.T, line string) {
+	var want protocol.Message
+	if err := json.Unmarshal([]byte(line), &want); err != nil {
+		t.Fatal(err)
+	}
+	srv := newFakeServer(t, nil)
+	got := make(chan string, 1)
+	connected := make(chan struct{}, 1)
+	c := client.New(client.Options{URL: srv.url,
+		OnJoin:      func(j client.JoinLeave) { got <- "join " + j.Channel + " " + j.User + " " + j.Client },
+		OnLeave:     func(j client.JoinLeave) { got <- "leave " + j.Channel + " " + j.User + " " + j.Client },
+		OnConnected: func(client.ConnectInfo) { connected <- struct{}{} }})
+	start(t, c)
+	fc := srv.accept(t)
+	<-connected
+	fc.send(line)
+	select {
+	case g := <-got:
+		if w := want.Push + " " + want.Channel + " " + want.User + " " + want.Client; g != w {
+			t.Errorf("callback got %q, want %q", g, w)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no callback within 5 s")
 	}
 }
