@@ -15,6 +15,7 @@ export function startTabs(mode: TabsMode, ctx: TabsContext): Tabs {
   const locks = g.navigator?.locks;
   if (!locks || !g.BroadcastChannel) return { beforeDial: () => Promise.resolve(), tokenShared() {}, dial: ctx.dial, stop() {} };
   const bc = new g.BroadcastChannel(ctx.name);
+  bc.unref?.(); // Node (22+ has both APIs): the channel alone must not keep the process alive
   let open = true;
   const post = (m: any) => open && bc.postMessage(m);
   const s = mode == "shared" ? shared(ctx, locks, post) : undefined;

@@ -27,8 +27,11 @@ interface Link {
  * leader announces itself with a term one above the highest it has heard; a
  * leader that hears a higher term (or the same term from a higher id: a
  * tie) steps down, so two leaders never stay. A leader steps down on
- * pagehide too, so a tab going into the back/forward cache does not keep
- * the others' connection frozen.
+ * pagehide and freeze too, so a tab going into the back/forward cache or
+ * frozen in the background does not keep the others' connection frozen; a
+ * follower whose hello goes unanswered while a leader is known steals the
+ * lock (the only way two tabs can both think they lead, which the terms
+ * then settle).
  *
  * The leader runs a Hub (hub.ts) that owns the socket; its own Client links
  * to it in process, the others through BroadcastChannel messages:
@@ -53,10 +56,12 @@ export function shared(ctx: TabsContext, locks: any, post: (m: any) => void) {
   const waiting: (() => void)[] = [];
   const known = () => waiting.splice(0).forEach((f) => f());
 
-  function elect(): void {
+  /** elect queues for the leader lock; steal takes it from a leader that holds it but does not answer. */
+  function elect(steal?: boolean): void {
+    abort?.abort();
     abort = new AbortController();
     locks
-      .request(ctx.name + ":leader", { signal: abort.signal }, () => {
+      .request(ctx.name + ":leader", steal ? { steal } : { signal: abort.signal }, () => {
         if (stopped) return;
         leading = ++term;
         leader = me;
@@ -133,7 +138,15 @@ export function shared(ctx: TabsContext, locks: any, post: (m: any) => void) {
   const dial: Dial = (url, h) => {
     if (hub) return local(hub, h);
     const id = rid();
-    const l: Link = { h, timer: setTimeout(() => end(id, 1006, "no leader tab answered"), HELLO_MS) };
+    const l: Link = {
+      h,
+      timer: setTimeout(() => {
+        // a leader that holds the lock but is frozen (no freeze event: a hung tab) answers nobody:
+        // take the lock from it; its term is lower, so it steps down when it runs again
+        if (leader && !stopped && !hub) elect(true);
+        end(id, 1006, "no leader tab answered");
+      }, HELLO_MS),
+    };
     links.set(id, l);
     post({ t: "hello", l: id });
     return {
@@ -148,9 +161,15 @@ export function shared(ctx: TabsContext, locks: any, post: (m: any) => void) {
     closeLinks(1001, "page hidden"); // the leader detaches this tab at once
   };
   const onShow = (e: any) => e.persisted && !leading && elect();
+  // a tab the browser freezes (in the background, to save power) stops running: it leaves the lead first
+  const onFreeze = () => onHide({});
+  const onResume = () => onShow({ persisted: true });
   const w = globalThis as any;
+  const d = w.document;
   w.addEventListener?.("pagehide", onHide);
   w.addEventListener?.("pageshow", onShow);
+  d?.addEventListener?.("freeze", onFreeze);
+  d?.addEventListener?.("resume", onResume);
   elect();
   post({ t: "who" });
 
@@ -162,6 +181,8 @@ export function shared(ctx: TabsContext, locks: any, post: (m: any) => void) {
       stopped = true;
       w.removeEventListener?.("pagehide", onHide);
       w.removeEventListener?.("pageshow", onShow);
+      d?.removeEventListener?.("freeze", onFreeze);
+      d?.removeEventListener?.("resume", onResume);
       abort?.abort();
       abdicate("leader tab stopped");
       closeLinks(1001, "stopped");

@@ -15,7 +15,8 @@ let t;
 const errors = [];
 
 before(async () => {
-  t = await startPages("tabs");
+  // a short ping interval, so that a tab sees a hung leader within seconds
+  t = await startPages("tabs", ["--ping-interval", "2s"]);
 });
 
 after(async () => {
@@ -129,6 +130,39 @@ test("independent: a fresh token from one tab is used by the others of the same 
   assert.equal(await b.evaluate(() => window.log.gets), 0, "without calling its own getToken");
   assert.deepEqual(await refreshes(c), [], "zoe's tab does not take ann's token");
   for (const p of [a, b, c]) assert.equal(await p.evaluate(() => window.client.state), "connected");
+  await ctx.close();
+  assert.deepEqual(errors, [], "no page errors");
+});
+
+test("shared: a leader that hangs is replaced (the lock is stolen, the higher term wins), and follows when it runs again, losing nothing", { timeout: 120_000 }, async () => {
+  const ctx = await t.browser.newContext();
+  const channel = "chat:hung";
+  const opts = { url: t.ws, token: token("eve"), tabs: "shared", channel };
+  const pages = [await openPage(ctx, t.origin, opts, errors), await openPage(ctx, t.origin, opts, errors)];
+  for (const p of pages) await until("each tab subscribed", () => p.evaluate(() => window.log.subs.some((e) => e.state == "subscribed")));
+  const held = await Promise.all(pages.map((p) => p.evaluate(() => window.openSockets())));
+  const leader = pages[held.indexOf(1)];
+  const other = pages[held.indexOf(0)];
+  const first = (await t.publish(channel, "before")).offset;
+  for (const p of pages) await until("both have the first", async () => (await offsets(p)).includes(first));
+
+  // the leader's main thread hangs for 12 s (no pagehide, no freeze event: it still holds the lock);
+  // the other tab's ping liveness (ping interval 2 s here) drops the link, its hello goes unanswered
+  const hang = leader.evaluate(() => {
+    const end = Date.now() + 12_000;
+    while (Date.now() < end);
+  });
+  let last = first;
+  for (let i = 0; i < 5; i++) last = (await t.publish(channel, i)).offset;
+  await until("the other tab leads and has every offset", async () => (await offsets(other)).at(-1) == last, 30_000);
+  assert.equal(await other.evaluate(() => window.openSockets()), 1, "the other tab holds a socket now");
+
+  await hang;
+  last = (await t.publish(channel, "after")).offset;
+  for (const p of pages) await until("both have every offset", async () => (await offsets(p)).at(-1) == last, 30_000);
+  for (const p of pages) assert.ok(contiguous(await offsets(p), first, last), `${await offsets(p)}`);
+  await until("the old leader follows: it holds no socket", async () => (await leader.evaluate(() => window.openSockets())) == 0);
+  await until("one connection on the node", async () => (await t.connections()) == 1);
   await ctx.close();
   assert.deepEqual(errors, [], "no page errors");
 });
