@@ -108,3 +108,17 @@ test("hub: the socket's close reaches every tab with its code", async (t) => {
   for (const p of tabs) await waitFor(() => p.closed, "the tab's link closed");
   for (const p of tabs) assert.deepEqual(p.closed, { code: 4003, reason: "bye" });
 });
+
+test("hub: other pushes of a channel go to its members and keep the subscription; a push without a channel goes to every tab", async (t) => {
+  const { srv, hub, tabs } = await hubWithTabs(t, 2);
+  const [a, b] = tabs;
+  cmd(hub, a, { id: 2, op: "subscribe", channel: "chat:a" });
+  await waitFor(() => a.reply(2), "a subscribed");
+  srv.last().send({ push: "join", channel: "chat:a", user: "bob" }, { push: "note", data: 1 });
+  await waitFor(() => a.got.some((m) => m.push == "note") && b.got.some((m) => m.push == "note"), "the connection's push in both tabs");
+  assert.ok(a.got.some((m) => m.push == "join"), "a member hears its channel's push");
+  assert.ok(!b.got.some((m) => m.push == "join"), "a tab that did not subscribe does not");
+  srv.publish("chat:a", "still subscribed");
+  await waitFor(() => a.pubs().length == 1, "publications after it");
+  assert.equal(srv.ops("subscribe").length, 1);
+});

@@ -168,12 +168,18 @@ export class Hub {
         r?.({ result: m.result, error: m.error });
         continue;
       }
+      // a push for the connection, not a channel: every tab hears it (a Client ignores what it does not know)
+      if (m.channel === undefined) {
+        this._ports.forEach((p) => p.send(line));
+        continue;
+      }
       const s = this._subs.get(m.channel);
       if (!s) continue;
       if (m.push == "pub") {
         s.offset = Math.max(s.offset, m.offset);
         s.epoch = m.epoch;
-      } else this._subs.delete(m.channel); // unsub: every member tab hears it and subscribes again if it should
+      }
+      if (m.push == "unsub") this._subs.delete(m.channel); // every member hears it and subscribes again if it should
       s.on.forEach((buf, p) => (buf ? buf.push(line) : p.send(line)));
     }
   }
