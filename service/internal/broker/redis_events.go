@@ -85,19 +85,27 @@ func RefreshEvery() time.Duration { return refreshEvery }
 func (r *Redis) EventsClient() redis.UniversalClient { return r.rdb }
 
 // InitEvents writes the events group's partition count (the first writer
-// wins; the stored one is returned) and creates its consumer groups.
+// wins; the stored one is returned) and creates its consumer groups. It is
+// cheap and idempotent: the emitter calls it again on every refresh, so a
+// Redis that lost its data (a restart without persistence) gets them back.
 func (r *Redis) InitEvents(ctx context.Context, partitions int) (int, error) {
 	p, err := streams.EnsurePartitions(ctx, r.rdb, streams.Events, partitions)
 	if err != nil {
 		return 0, err
 	}
-	for n := range p {
-		key := streams.Part{Group: streams.Events, N: n}.Stream()
-		for _, g := range []string{streams.GroupWorkers, streams.GroupWebhook} {
-			err := r.rdb.XGroupCreateMkStream(ctx, key, g, "0").Err()
-			if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
-				return 0, fmt.Errorf("events group %s on %s: %w", g, key, err)
+	var cmds []*redis.StatusCmd
+	_, _ = r.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		for n := range p {
+			key := streams.Part{Group: streams.Events, N: n}.Stream()
+			for _, g := range []string{streams.GroupWorkers, streams.GroupWebhook} {
+				cmds = append(cmds, pl.XGroupCreateMkStream(ctx, key, g, "0"))
 			}
+		}
+		return nil
+	})
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+			return 0, fmt.Errorf("events consumer groups: %w", err)
 		}
 	}
 	return p, nil

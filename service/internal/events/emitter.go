@@ -211,12 +211,29 @@ func (e *Emitter) apply(ctx context.Context, batch []broker.LifecycleOp) {
 		}
 	}
 	if err := e.write(ctx, batch); err != nil {
-		for _, o := range batch {
-			if o.Remove {
-				e.pending = append(e.pending, o)
-			}
+		e.keepRemovals(batch)
+		if !errors.Is(err, errNotReady) {
+			e.opts.Log.Warn("lifecycle events: write failed; the next refresh retries", "err", err, "changes", len(batch))
 		}
-		e.opts.Log.Warn("lifecycle events: write failed; the next refresh retries", "err", err, "changes", len(batch))
+	}
+}
+
+// maxPending bounds the failed removals kept for a retry (about 150 bytes
+// each) while Redis is unreachable. Beyond it the oldest are dropped: their
+// entries then expire and are reported closed with node_lost, which is
+// late and says less, but nothing stays online for ever.
+const maxPending = 100000
+
+// keepRemovals keeps ops' removals for the next refresh.
+func (e *Emitter) keepRemovals(ops []broker.LifecycleOp) {
+	for _, o := range ops {
+		if o.Remove {
+			e.pending = append(e.pending, o)
+		}
+	}
+	if over := len(e.pending) - maxPending; over > 0 {
+		e.opts.Log.Warn("lifecycle events: dropping failed removals; their entries will expire", "dropped", over)
+		e.pending = append(e.pending[:0], e.pending[over:]...)
 	}
 }
 
@@ -236,6 +253,12 @@ func (e *Emitter) write(ctx context.Context, ops []broker.LifecycleOp) error {
 // refresh moves the expiry of every local entry and retries the failed
 // removals, in chunks of maxBatch.
 func (e *Emitter) refresh(ctx context.Context) {
+	if e.parts > 0 {
+		// The partition count and the groups, again: Redis may have lost them.
+		if _, err := e.store.InitEvents(ctx, e.opts.Partitions); err != nil {
+			e.opts.Log.Debug("lifecycle events: set-up check failed", "err", err)
+		}
+	}
 	ops := e.pending
 	e.pending = nil
 	for _, o := range e.local {
@@ -244,12 +267,10 @@ func (e *Emitter) refresh(ctx context.Context) {
 	for len(ops) > 0 {
 		n := min(len(ops), maxBatch)
 		if err := e.write(ctx, ops[:n]); err != nil {
-			for _, o := range ops {
-				if o.Remove {
-					e.pending = append(e.pending, o)
-				}
+			e.keepRemovals(ops)
+			if !errors.Is(err, errNotReady) {
+				e.opts.Log.Warn("lifecycle events: refresh failed", "err", err)
 			}
-			e.opts.Log.Warn("lifecycle events: refresh failed", "err", err)
 			return
 		}
 		ops = ops[n:]
