@@ -136,7 +136,7 @@ func (p *partition) consume(ctx context.Context) {
 			p.c.Logger.Warn("adopting pending entries failed", "partition", p.part.N, "err", err)
 			return
 		}
-		if len(msgs) > 0 && !p.process(ctx, msgs) {
+		if len(msgs) > 0 && !p.process(ctx, msgs, false) {
 			return
 		}
 		if next == "0-0" {
@@ -151,7 +151,7 @@ func (p *partition) consume(ctx context.Context) {
 			return
 		}
 		// Entries read while stopping stay pending: the next holder adopts them first.
-		if len(msgs) > 0 && (p.stopping() || !p.process(ctx, msgs)) {
+		if len(msgs) > 0 && (p.stopping() || !p.process(ctx, msgs, true)) {
 			return
 		}
 	}

@@ -14,14 +14,20 @@ import (
 
 // process runs one batch until it is acknowledged (handled or dead). It
 // returns false when the partition must stop: lease lost, drain, or Redis
-// failing; the batch then stays pending for the next holder.
-func (p *partition) process(ctx context.Context, msgs []redis.XMessage) bool {
+// failing; the batch then stays pending for the next holder. A fresh batch
+// (read with ">") has no attempts yet: only a holder that read an entry
+// counts them, so the lookup is for adopted ones.
+func (p *partition) process(ctx context.Context, msgs []redis.XMessage, fresh bool) bool {
 	b := Batch{Part: p.part, Entries: toEntries(msgs)}
 	first := b.Entries[0].ID
-	prior, err := p.c.Redis.HGet(ctx, p.part.Attempts(p.c.ConsumerGroup), first).Int()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		p.c.Logger.Warn("reading attempts failed", "partition", p.part.N, "err", err)
-		return false
+	prior := 0
+	if !fresh {
+		var err error
+		prior, err = p.c.Redis.HGet(ctx, p.part.Attempts(p.c.ConsumerGroup), first).Int()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			p.c.Logger.Warn("reading attempts failed", "partition", p.part.N, "err", err)
+			return false
+		}
 	}
 	for {
 		if prior >= p.c.MaxAttempts { // counted by a previous holder that died before dead-lettering
