@@ -26,7 +26,7 @@ const inboxAPIKey = "inbox-api-key"
 
 // startInboxNode runs the real binary on url with JWT auth, the API key and
 // four partitions per topic, plus extra flags.
-func startInboxNode(t *testing.T, url, id string, extra ...string) *gw {
+func startInboxNode(t testing.TB, url, id string, extra ...string) *gw {
 	t.Helper()
 	args := []string{"--node-id", id, "--redis-url", url, "--jwt-secret", testSecret, "--api-key", inboxAPIKey,
 		"--inbox-partitions", "4", "--drain-delay", "0s", "--drain-window", "0s"}
@@ -34,7 +34,7 @@ func startInboxNode(t *testing.T, url, id string, extra ...string) *gw {
 }
 
 // sendToken is a token of user that may send to the given topic patterns.
-func sendToken(t *testing.T, user string, send ...string) string {
+func sendToken(t testing.TB, user string, send ...string) string {
 	t.Helper()
 	tok, err := auth.SignHS256([]byte(testSecret), auth.TokenSpec{User: user, Send: send, TTL: time.Hour})
 	if err != nil {
