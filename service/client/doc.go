@@ -11,6 +11,11 @@
 // After a reconnect the first 100 channels are resubscribed in one frame and
 // the rest at 80 a second, under the server's default command rate.
 //
+// Send queues a message for the backend workers of a topic (the inbox, on a
+// server with Redis); their replies come to OnReply, or to SendAndWait.
+// OnJoin and OnLeave report who subscribes to and leaves channels whose
+// namespace has join and leave notices.
+//
 // The wire types, the error codes and the close-code policy (which codes
 // stay closed, which reconnect, which need a new token) come from the public
 // package service/protocol, which the server uses too and which imports
