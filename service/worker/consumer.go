@@ -205,10 +205,15 @@ func (c *Consumer) heartbeat(ctx context.Context) error {
 	return c.Redis.ZAdd(ctx, streams.WorkersKey(c.Group), redis.Z{Score: float64(now), Member: c.Name}).Err()
 }
 
-// liveWorkers counts the consumers seen within three heartbeats.
+// liveWorkers counts the consumers seen within three heartbeats, and drops
+// the older ones (gone without a clean stop) from the set.
 func (c *Consumer) liveWorkers(ctx context.Context) (int, error) {
-	since := time.Now().Add(-3 * streams.Heartbeat).UnixMilli()
-	n, err := c.Redis.ZCount(ctx, streams.WorkersKey(c.Group), strconv.FormatInt(since, 10), "+inf").Result()
+	since := strconv.FormatInt(time.Now().Add(-3*streams.Heartbeat).UnixMilli(), 10)
+	key := streams.WorkersKey(c.Group)
+	if err := c.Redis.ZRemRangeByScore(ctx, key, "-inf", "("+since).Err(); err != nil {
+		return 1, err
+	}
+	n, err := c.Redis.ZCount(ctx, key, since, "+inf").Result()
 	return max(int(n), 1), err
 }
 

@@ -188,6 +188,15 @@ func TestEventView(t *testing.T) {
 	if m.ID != "events/0/"+eid {
 		t.Errorf("ID %s, want events/0/%s", m.ID, eid)
 	}
+	// Acknowledged, but kept: the webhook group reads the same entries.
+	q := streams.Part{Group: streams.Events}.Stream()
+	eventually(t, 5*time.Second, "the event acknowledged", func() bool {
+		p, err := rdb.XPending(ctx, q, streams.GroupWorkers).Result()
+		return err == nil && p.Count == 0
+	})
+	if n := rdb.XLen(ctx, q).Val(); n != 1 {
+		t.Errorf("events partition holds %d entries after the ack, want 1 (never XDEL on events)", n)
+	}
 }
 
 // Concurrency bounds the handlers running at once across partitions.

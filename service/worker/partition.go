@@ -159,9 +159,9 @@ func (p *partition) consume(ctx context.Context) {
 
 func (p *partition) read(ctx context.Context) ([]redis.XMessage, error) {
 	if time.Since(p.lagAt) >= time.Second {
-		if n, err := p.c.Redis.XLen(ctx, p.part.Stream()).Result(); err == nil {
+		p.lagAt = time.Now()
+		if n, err := p.backlog(ctx); err == nil {
 			p.lag.Store(n)
-			p.lagAt = time.Now()
 		}
 	}
 	res, err := p.c.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
@@ -201,4 +201,24 @@ func toEntries(msgs []redis.XMessage) []Entry {
 		out = append(out, Entry{ID: m.ID, Fields: f})
 	}
 	return out
+}
+
+// backlog is how many entries the consumer group has not acknowledged. An
+// inbox partition holds only those (acknowledged entries are deleted); an
+// events partition keeps them for the other group, so there it is the
+// group's lag plus its pending entries.
+func (p *partition) backlog(ctx context.Context) (int64, error) {
+	if p.part.Group != streams.Events {
+		return p.c.Redis.XLen(ctx, p.part.Stream()).Result()
+	}
+	groups, err := p.c.Redis.XInfoGroups(ctx, p.part.Stream()).Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, g := range groups {
+		if g.Name == p.c.ConsumerGroup {
+			return max(g.Lag, 0) + g.Pending, nil
+		}
+	}
+	return 0, nil
 }

@@ -90,7 +90,11 @@ func (p *partition) call(b Batch) (err error) {
 }
 
 func (p *partition) ack(ctx context.Context, b Batch) bool {
-	args := []any{p.c.Name, p.c.ConsumerGroup}
+	del := "1"
+	if p.part.Group == streams.Events {
+		del = "0"
+	}
+	args := []any{p.c.Name, p.c.ConsumerGroup, del}
 	for _, e := range b.Entries {
 		args = append(args, e.ID)
 	}

@@ -23,14 +23,16 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`)
 
-// ackScript acknowledges and deletes handled entries and forgets their
-// attempts. KEYS: lease, stream, attempts. ARGV: consumer, group, ids...
+// ackScript acknowledges handled entries, deletes them unless other
+// consumer groups read the same stream (events: workers and webhook; the
+// gateway caps those streams itself), and forgets their attempts.
+// KEYS: lease, stream, attempts. ARGV: consumer, group, "1" to XDEL, ids...
 // Returns 1, or 0 when the lease is not the caller's.
 var ackScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   redis.call('XACK', KEYS[2], ARGV[2], ARGV[i])
-  redis.call('XDEL', KEYS[2], ARGV[i])
+  if ARGV[3] == '1' then redis.call('XDEL', KEYS[2], ARGV[i]) end
   redis.call('HDEL', KEYS[3], ARGV[i])
 end
 return 1`)
