@@ -74,7 +74,7 @@ export class Channels {
     return p;
   }
 
-  /** push handles a push line (`pub` or `unsub`). */
+  /** push handles a push line of a channel (`pub`, `unsub`, `join`, `leave`). */
   push(m: any): void {
     const c = this._map.get(m.channel);
     if (!c || c.on != this._link.conn()) return;
@@ -83,6 +83,7 @@ export class Channels {
       this._map.delete(c.name);
       return this._state(c, { state: "unsubscribed", reason: m.reason });
     }
+    if (m.push == "join" || m.push == "leave") return c.handles.forEach((h) => h._emit(m.push, { channel: c.name, user: m.user, client: m.client }));
     if (m.push != "pub" || c.state != "subscribed") return;
     if (m.epoch != c.epoch || m.offset > c.offset! + 1) {
       // a gap the server did not announce: end the subscription and recover from the last offset seen

@@ -38,6 +38,8 @@ export interface ClientEvents {
   connected: ConnectInfo;
   /** Every publication of every subscription, after the offset checks. */
   publication: Publication;
+  /** A backend worker's answer to a message sent with send(), unless sendAndWait took it. */
+  reply: Reply;
   /** Trouble the library handles by itself (getToken failed, a refresh was refused), for logging. */
   error: Error;
 }
@@ -75,6 +77,24 @@ export interface PublishOptions {
   idempotencyKey?: string;
 }
 
+/** SendResult is send's answer: the message id, and whether its idempotency key had been seen (then nothing new was queued and id is the first message's). */
+export interface SendResult {
+  id: string;
+  duplicate: boolean;
+}
+
+/** SendAndWaitOptions: timeout is how long to wait for the reply once the message is queued, in ms (default the client's timeout). */
+export interface SendAndWaitOptions extends PublishOptions {
+  timeout?: number;
+}
+
+/** Reply is a worker's answer to a sent message: data, or error (code `internal` when the message failed for good). */
+export interface Reply {
+  id: string;
+  data?: unknown;
+  error?: WSGatewayError;
+}
+
 /** Position is a channel's offset and epoch. */
 export interface Position {
   offset: number;
@@ -100,8 +120,12 @@ interface Call {
   done: (err: WSGatewayError | undefined, result?: any) => void;
   id?: number;
   timer?: any;
-  retry?: boolean; // publish: survives a dropped connection, and `unavailable`
+  retry?: boolean; // publish, send: survive a dropped connection, and `unavailable`
+  last?: string; // the `unavailable` message of the last try, for the timeout's
 }
+
+/** How many unclaimed replies are kept for a sendAndWait whose send answer came after its reply. */
+const RECENT = 64;
 
 const DEFAULT_PING = 25;
 
@@ -142,6 +166,8 @@ export class Client extends Emitter<ClientEvents> {
   private _unlisten?: () => void;
   private _tabs?: Tabs;
   private _ended = false; // disconnect() or a terminal close happened, and connect() was not called since
+  private _recent = new Map<string, Reply>(); // unclaimed replies, oldest first
+  private _awaits = new Map<string, [(r: Reply) => void, (e: Error) => void]>(); // sendAndWait calls by message id
 
   constructor(url: string, opts: ClientOptions = {}) {
     super();
@@ -215,6 +241,28 @@ export class Client extends Emitter<ClientEvents> {
   publish(channel: string, data: unknown, opts: PublishOptions = {}): Promise<Position> {
     const key = opts.idempotencyKey || newKey();
     return this._call({ op: "publish", channel, data, idempotency_key: key }, true);
+  }
+
+  /** send queues data for the backend workers of topic and resolves once it is durably queued; retried like publish, with the same idempotency key. Replies come as `reply` events. */
+  send(topic: string, data: unknown, opts: PublishOptions = {}): Promise<SendResult> {
+    return this._call({ op: "send", topic, data, idempotency_key: opts.idempotencyKey || newKey() }, true);
+  }
+
+  /**
+   * sendAndWait is send, then the worker's reply: it resolves to the reply's data or rejects with its error.
+   * A reply taken here is no `reply` event, unless it came before send's answer. The reply reaches only the
+   * connection that sent the message, so a dropped connection rejects it (`disconnected`).
+   */
+  async sendAndWait<T = unknown>(topic: string, data: unknown, opts: SendAndWaitOptions = {}): Promise<T> {
+    const { id } = await this.send(topic, data, opts);
+    const early = this._recent.get(id);
+    if (this._recent.delete(id)) return early!.error ? Promise.reject(early!.error) : (early!.data as T);
+    return new Promise((ok, fail) => {
+      const ms = opts.timeout ?? this._o.timeout;
+      const end = () => (clearTimeout(timer), this._awaits.delete(id));
+      const timer = setTimeout(() => (end(), fail(new TimeoutError(`send ${topic}: no reply to ${id} within ${ms} ms`))), ms);
+      this._awaits.set(id, [(r) => (end(), r.error ? fail(r.error) : ok(r.data as T)), (e) => (end(), fail(e))]);
+    });
   }
 
   /** presence lists the connections subscribed to channel (at most limit when given). */
@@ -335,6 +383,7 @@ export class Client extends Emitter<ClientEvents> {
     const lost = new DisconnectedError(`connection closed: ${code} ${reason}`, code);
     this._inflight.forEach((c) => (c.retry ? this._waiting.push(c) : this._settle(c, lost)));
     this._inflight.clear();
+    this._awaits.forEach(([, fail]) => fail(lost));
     this._chans.lost();
     const d = decide(code);
     if (d == STAY) return this._terminal(new WSGatewayError("closed", `connection closed: ${code} ${reason}`, code), code, reason);
@@ -367,6 +416,7 @@ export class Client extends Emitter<ClientEvents> {
     this._inflight.clear();
     this._waiting.splice(0).forEach((c) => this._settle(c, err));
     this._waiters.splice(0).forEach(([, fail]) => fail(err));
+    this._awaits.forEach(([, fail]) => fail(err));
     this._chans.lost();
   }
 
@@ -415,7 +465,8 @@ export class Client extends Emitter<ClientEvents> {
     if (this._ended) return Promise.reject(new DisconnectedError(`${cmd.op}: the client is ${this.state}; call connect() first`));
     return new Promise((ok, fail) => {
       const c: Call = { cmd, retry, done: (err, r) => (err ? fail(err) : ok(r)) };
-      c.timer = setTimeout(() => this._settle(c, new TimeoutError(`${cmd.op}: no reply within ${this._o.timeout} ms`)), this._o.timeout);
+      const why = () => `${cmd.op}: no reply within ${this._o.timeout} ms` + (c.last ? ` (last answer: unavailable: ${c.last})` : "");
+      c.timer = setTimeout(() => this._settle(c, new TimeoutError(why())), this._o.timeout);
       this._ready ? this._send(c) : this._waiting.push(c);
     });
   }
@@ -449,8 +500,19 @@ export class Client extends Emitter<ClientEvents> {
       } catch {
         continue; // an empty or broken line carries nothing we could use
       }
-      if (m && typeof m == "object") m.push ? this._chans.push(m) : this._reply(m);
+      if (m && typeof m == "object") m.push == "reply" ? this._replyPush(m) : m.push ? this._chans.push(m) : this._reply(m);
     }
+  }
+
+  /** _replyPush hands a worker's reply to its sendAndWait, or keeps it among the recent ones and emits it. */
+  private _replyPush(m: any): void {
+    const r: Reply = { id: m.id };
+    m.error ? (r.error = errorFor(m.error, "send")) : (r.data = m.data);
+    const w = this._awaits.get(r.id);
+    if (w) return w[0](r);
+    this._recent.set(r.id, r);
+    if (this._recent.size > RECENT) this._recent.delete(this._recent.keys().next().value!);
+    this._emit("reply", r);
   }
 
   private _reply(m: any): void {
@@ -458,10 +520,11 @@ export class Client extends Emitter<ClientEvents> {
     if (!c) return;
     if (!m.error) return this._settle(c, undefined, m.result);
     if (c.retry && m.error.code == "unavailable") {
-      // publish with its idempotency key is safe to send again
+      // publish and send with their idempotency key are safe to send again
       // it waits in _waiting, so a reconnect sends it at once and disconnect() fails it
       this._inflight.delete(c.id!);
       this._waiting.push(c);
+      c.last = m.error.message;
       const t = setTimeout(() => {
         const i = this._waiting.indexOf(c);
         if (this._ready && i >= 0) this._send(this._waiting.splice(i, 1)[0]);

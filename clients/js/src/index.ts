@@ -14,9 +14,12 @@ export type {
   Position,
   PresenceResult,
   PublishOptions,
+  Reply,
+  SendAndWaitOptions,
+  SendResult,
 } from "./client.js";
 export { Subscription } from "./subscription.js";
-export type { Publication, SubscriptionEvents, SubscriptionState, SubscriptionStateEvent } from "./subscription.js";
+export type { JoinLeave, Publication, SubscriptionEvents, SubscriptionState, SubscriptionStateEvent } from "./subscription.js";
 export { DisconnectedError, TimeoutError, UnauthorizedError, WSGatewayError } from "./errors.js";
 export { closePolicy } from "./policy.js";
 export type { ClosePolicy } from "./policy.js";

@@ -30,10 +30,23 @@ export interface SubscriptionStateEvent {
   data?: unknown;
 }
 
+/**
+ * JoinLeave: a connection (client, of user) subscribed to or left the channel. Sent only in namespaces the
+ * server enables (--join-leave-namespaces); ephemeral: none is recovered after a reconnect, so read
+ * presence() for the channel's state.
+ */
+export interface JoinLeave {
+  channel: string;
+  user: string;
+  client: string;
+}
+
 /** SubscriptionEvents are the events of a Subscription. */
 export interface SubscriptionEvents {
   publication: Publication;
   state: SubscriptionStateEvent;
+  join: JoinLeave;
+  leave: JoinLeave;
 }
 
 /**

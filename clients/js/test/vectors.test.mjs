@@ -76,6 +76,9 @@ test("every reply vector decodes with the values shown", async (t) => {
           await waitFor(() => srv.ops("ping").length >= 2, "two pings answered in turn", 3000);
           assert.equal(srv.conns.length, 1);
           break;
+        case "send":
+          assert.deepEqual(await c.send("orders", { sku: "A1", qty: 2 }), want);
+          break;
         case "refresh":
           // the library sends refresh only before a token's exp: tokens.test.mjs drives it; here the
           // reply must settle the call the same way a ping's does
@@ -116,6 +119,22 @@ test("every push vector is delivered or acted on", async (t) => {
     await t.test(v.name, async (t) => {
       const push = JSON.parse(v.line);
       const { srv, c } = await session(t);
+      if (push.push == "reply") {
+        // a worker's answer to a sent message: no channel, a string id; the error is a WSGatewayError
+        await c.connect();
+        const replies = record(c, "reply");
+        srv.last().send(v.line);
+        await waitFor(() => replies.length, "the reply");
+        const [r] = replies;
+        assert.deepEqual(Object.keys(r).sort(), Object.keys(push).filter((k) => k != "push").sort());
+        assert.equal(r.id, push.id);
+        if (push.error) {
+          assert.ok(r.error instanceof WSGatewayError);
+          assert.equal(r.error.code, push.error.code);
+          assert.equal(r.error.message, `send: ${push.error.message}`);
+        } else assert.deepEqual(r.data, push.data);
+        return;
+      }
       srv.handle = (cmd) =>
         cmd.op == "subscribe"
           ? { result: { offset: push.offset ? push.offset - 1 : 45, epoch: EPOCH, recovered: false, publications: [] } }
@@ -123,9 +142,17 @@ test("every push vector is delivered or acted on", async (t) => {
       await c.connect();
       const sub = c.subscribe(push.channel);
       const pubs = record(sub, "publication");
+      const joinLeave = record(sub, push.push);
       await sub.ready();
       srv.last().send(v.line);
-      if (push.push == "pub") {
+      if (push.push == "join" || push.push == "leave") {
+        await waitFor(() => joinLeave.length, `the ${push.push} event`);
+        const { push: _, ...want } = push;
+        assert.deepEqual(joinLeave, [want]);
+        await c.presence("x"); // anything it did to the subscription has happened by now
+        assert.equal(sub.state, "subscribed");
+        assert.equal(srv.ops("subscribe").length, 1, "a join or leave push does not resubscribe");
+      } else if (push.push == "pub") {
         await waitFor(() => pubs.length, "the publication");
         const { push: _, ...want } = push;
         assert.deepEqual(pubs, [want]);
@@ -159,6 +186,7 @@ const drivers = {
   }),
   publish: () => ({ run: (c) => c.publish("chat:lobby", { text: "hello" }, { idempotencyKey: "msg-8f2e1c" }) }),
   "publish without key": null,
+  send: () => ({ run: (c) => c.send("orders", { sku: "A1", qty: 2 }, { idempotencyKey: "k1" }) }),
   presence: () => ({ run: (c) => c.presence("chat:lobby") }),
   "presence count only": () => ({ run: (c) => c.presence("chat:lobby", { limit: 1 }) }),
   "history latest": () => ({ run: (c) => c.history("chat:lobby", { limit: 10 }) }),

@@ -2,7 +2,8 @@
 // server (ws) on 127.0.0.1, port 0, that speaks the protocol's happy path by
 // itself (connect, subscribe with recovery from its own history, publish
 // with idempotency keys and live pushes, presence, history, ping, refresh,
-// rpc) and lets a test script any reply or inject faults: drop the socket,
+// rpc, send with idempotency keys and reply pushes to the sending
+// connection) and lets a test script any reply or inject faults: drop the socket,
 // delay or withhold replies, close with any code, push a gap or a duplicate,
 // batch several lines in one frame.
 import { WebSocketServer, WebSocket } from "ws";
@@ -25,6 +26,15 @@ export async function fakeServer({ pingInterval = 25 } = {}) {
     channels: new Map(), // name -> {epoch, pubs: [{channel, offset, epoch, data, user?}], keys: Map}
     pingInterval,
     handle: undefined,
+    inbox: [], // every message queued by send: {id, topic, data, key, conn}
+    /** reply pushes a worker's answer ({data} or {error}) to the connection that sent message id, if still open. */
+    reply(id, body) {
+      const m = this.inbox.find((m) => m.id == id);
+      const conn = m && this.conns[m.conn];
+      if (!conn || conn.closed) return false;
+      conn.send({ push: "reply", id, ...body });
+      return true;
+    },
     channel(name) {
       let c = this.channels.get(name);
       if (!c) this.channels.set(name, (c = { epoch: "E1", pubs: [], keys: new Map() }));
@@ -119,6 +129,13 @@ function answer(srv, conn, cmd) {
       let pubs = cmd.since === undefined ? c.pubs : c.pubs.slice(cmd.since);
       if (cmd.limit) pubs = cmd.since === undefined ? pubs.slice(-cmd.limit) : pubs.slice(0, cmd.limit);
       return { result: { offset: c.pubs.length, epoch: c.epoch, publications: pubs } };
+    }
+    case "send": {
+      const seen = cmd.idempotency_key && srv.inbox.find((m) => m.topic == cmd.topic && m.key == cmd.idempotency_key);
+      if (seen) return { result: { id: seen.id, duplicate: true } };
+      const id = `${cmd.topic}/0/${srv.inbox.length + 1}-0`;
+      srv.inbox.push({ id, topic: cmd.topic, data: cmd.data, key: cmd.idempotency_key, conn: conn.index });
+      return { result: { id, duplicate: false } };
     }
     case "rpc":
       return { result: { data: { echo: cmd.data, method: cmd.method } } };
