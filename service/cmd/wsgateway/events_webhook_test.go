@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
 	"github.com/wsgateway/wsgateway/service/streams"
 )
@@ -29,10 +31,22 @@ func churn(t *testing.T, g *gw, users int) {
 // by the receiver with its own HMAC code).
 func TestEventsWebhookReceiverDown(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t, redistest.Options{})
+	t.Run("standalone", func(t *testing.T) {
+		srv := redistest.Start(t, redistest.Options{})
+		testWebhookReceiverDown(t, srv.URL(), srv.Client())
+	})
+	t.Run("cluster", func(t *testing.T) {
+		cl := redistest.StartCluster(t)
+		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs()})
+		t.Cleanup(func() { rdb.Close() })
+		testWebhookReceiverDown(t, cl.URL(), rdb)
+	})
+}
+
+func testWebhookReceiverDown(t *testing.T, url string, rdb redis.UniversalClient) {
 	rcv := newReceiver(t)
 	rcv.setDown(true)
-	g := eventsNode(t, srv.URL(), "node-a", "--vacated-delay", "200ms",
+	g := eventsNode(t, url, "node-a", "--vacated-delay", "200ms",
 		"--webhook-url", rcv.srv.URL, "--webhook-secret", webhookSecret)
 	churn(t, g, 5)
 	// Down until one batch was refused three times: sent, and retried twice
@@ -50,7 +64,7 @@ func TestEventsWebhookReceiverDown(t *testing.T) {
 	// Every event in the stream, now and after the last vacated, arrives.
 	var want map[string][]event
 	within(t, 30*time.Second, func() bool {
-		want = streamEvents(t, srv.Client())
+		want = streamEvents(t, rdb)
 		return len(rcv.received()) >= count(want) && count(want) > 0
 	}, func() string {
 		return fmt.Sprintf("received %d events, the stream holds %d", len(rcv.received()), count(want))
@@ -86,15 +100,27 @@ func TestEventsWebhookReceiverDown(t *testing.T) {
 // goes to the dead letters with why; the partition moves on.
 func TestEventsWebhookDeadLetter(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t, redistest.Options{})
+	t.Run("standalone", func(t *testing.T) {
+		srv := redistest.Start(t, redistest.Options{})
+		testWebhookDeadLetter(t, srv.URL(), srv.Client())
+	})
+	t.Run("cluster", func(t *testing.T) {
+		cl := redistest.StartCluster(t)
+		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs()})
+		t.Cleanup(func() { rdb.Close() })
+		testWebhookDeadLetter(t, cl.URL(), rdb)
+	})
+}
+
+func testWebhookDeadLetter(t *testing.T, url string, rdb redis.UniversalClient) {
 	rcv := newReceiver(t)
 	rcv.setDown(true)
-	g := eventsNode(t, srv.URL(), "node-a", "--webhook-url", rcv.srv.URL, "--webhook-secret", webhookSecret,
+	g := eventsNode(t, url, "node-a", "--webhook-url", rcv.srv.URL, "--webhook-secret", webhookSecret,
 		"--webhook-retry-window", "3s")
 	churn(t, g, 1)
 	within(t, 20*time.Second, func() bool { return metric(t, g, "webhook_deliveries_total result=dead") >= 1 },
 		func() string { return "no batch was dead-lettered" })
-	dead, err := srv.Client().XRange(context.Background(), streams.DeadHookKey, "-", "+").Result()
+	dead, err := rdb.XRange(context.Background(), streams.DeadHookKey, "-", "+").Result()
 	if err != nil || len(dead) == 0 {
 		t.Fatalf("dead letters: %v, %v", dead, err)
 	}

@@ -161,10 +161,13 @@ func (w *Webhook) deliver(ctx context.Context, l *lease, part streams.Part, batc
 		}
 		w.opts.Metrics.deliveries.WithLabelValues(DeliveryFailed).Inc()
 		if time.Since(first)+backoff > w.opts.RetryWindow {
+			if !w.ack(ctx, part, batch, lastErr, attempt) {
+				return false
+			}
 			w.opts.Metrics.deliveries.WithLabelValues(DeliveryDead).Inc()
 			w.opts.Log.Error("webhook: batch dead-lettered after its retry window", "partition", part.N,
 				"events", len(batch), "attempts", attempt, "err", lastErr)
-			return w.ack(ctx, part, batch, lastErr, attempt)
+			return true
 		}
 		w.opts.Log.Warn("webhook: POST failed; retrying", "partition", part.N, "attempt", attempt,
 			"retry_in", backoff.String(), "err", lastErr)
@@ -204,14 +207,16 @@ func (w *Webhook) post(ctx context.Context, id string, body []byte) error {
 }
 
 // ack acknowledges batch; with deadErr it first copies every entry to the
-// dead letters with why. Not deleting keeps the entries for the workers
-// group; the stream's MAXLEN bounds it.
+// dead letters with why. The dead letters live in another Cluster slot than
+// the partition, so the two steps are not one transaction: a node lost
+// between them leaves the batch pending, and the next holder dead-letters
+// it again (a duplicate in the dead letters, never a loss). Not deleting
+// the entries keeps them for the workers group; the stream's MAXLEN bounds
+// it.
 func (w *Webhook) ack(ctx context.Context, part streams.Part, batch []redis.XMessage, deadErr error, attempts int) bool {
-	ids := make([]string, len(batch))
-	_, err := w.rdb.TxPipelined(ctx, func(pl redis.Pipeliner) error {
-		for i, m := range batch {
-			ids[i] = m.ID
-			if deadErr != nil {
+	if deadErr != nil {
+		_, err := w.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+			for _, m := range batch {
 				vals := map[string]any{streams.FieldOrigID: m.ID, streams.FieldPartition: part.N,
 					streams.FieldAttempts: attempts, streams.FieldError: deadErr.Error(), streams.FieldDeadMS: time.Now().UnixMilli()}
 				for k, v := range m.Values {
@@ -219,11 +224,18 @@ func (w *Webhook) ack(ctx context.Context, part streams.Part, batch []redis.XMes
 				}
 				pl.XAdd(ctx, &redis.XAddArgs{Stream: streams.DeadHookKey, Values: vals})
 			}
+			return nil
+		})
+		if err != nil {
+			w.opts.Log.Warn("webhook: dead-lettering failed; the batch will be sent again", "partition", part.N, "err", err)
+			return false
 		}
-		pl.XAck(ctx, part.Stream(), streams.GroupWebhook, ids...)
-		return nil
-	})
-	if err != nil {
+	}
+	ids := make([]string, len(batch))
+	for i, m := range batch {
+		ids[i] = m.ID
+	}
+	if err := w.rdb.XAck(ctx, part.Stream(), streams.GroupWebhook, ids...).Err(); err != nil {
 		w.opts.Log.Warn("webhook: ack failed; the batch will be sent again", "partition", part.N, "err", err)
 		return false
 	}
