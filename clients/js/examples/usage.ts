@@ -9,9 +9,12 @@ import {
   closePolicy,
   type ClientStateEvent,
   type HistoryResult,
+  type JoinLeave,
   type Position,
   type PresenceResult,
   type Publication,
+  type Reply,
+  type SendResult,
   type SubscriptionStateEvent,
 } from "@wsgateway/client";
 import WebSocket from "ws";
@@ -53,6 +56,13 @@ export async function usage(): Promise<void> {
   const hist: HistoryResult = await client.history("chat:lobby", { since: pos.offset - 10, limit: 10 });
   const total = await client.rpc<{ total: number }>("cart.total", { cart: 7 });
   console.log(who.users.map((u) => u.user), who.count, hist.publications.length, total.total);
+
+  sub.on("join", (j: JoinLeave) => console.log(j.user, "joined", j.channel, "from", j.client));
+  sub.on("leave", (j: JoinLeave) => console.log(j.user, "left", j.channel));
+  client.on("reply", (r: Reply) => console.log(r.id, r.error ? r.error.code : r.data));
+  const queued: SendResult = await client.send("orders", { sku: "A1" }, { idempotencyKey: "order-1" });
+  const status = await client.sendAndWait<{ status: string }>("orders", { sku: "B2" }, { timeout: 30_000 });
+  console.log(queued.id, queued.duplicate, status.status);
 
   try {
     await client.presence("secret");
