@@ -135,3 +135,22 @@ func TestEventsMetricsFromStartup(t *testing.T) {
 	}
 	wantMetrics(t, g, want)
 }
+
+// TestEventsDrain: SIGTERM a node. The connections it closes while draining
+// are reported closed with the drain's code (1012) before it exits, and
+// their user goes offline: nothing is left for the expiry to find.
+func TestEventsDrain(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.Options{})
+	g := eventsNode(t, srv.URL(), "draining")
+	c, info := connectedAs(t, g, token(t, "dee", time.Hour, []string{"room"}, nil))
+	c.subscribeTo("room")
+	waitEvents(t, srv.Client(), 10*time.Second, "user:dee", "user.online")
+	g.Signal(t)
+	if code := g.Wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	stillEvents(t, srv.Client(), "client:"+info.Client, "connection.opened", "connection.closed 1012")
+	stillEvents(t, srv.Client(), "user:dee", "user.online", "user.offline")
+	stillEvents(t, srv.Client(), "channel:room", "channel.occupied", "presence.join", "presence.leave")
+}
