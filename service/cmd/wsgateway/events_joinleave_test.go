@@ -15,8 +15,10 @@ import (
 func TestEventsJoinLeavePushes(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.Options{})
-	a := eventsNode(t, srv.URL(), "node-a", "--join-leave-namespaces", "chat")
-	b := eventsNode(t, srv.URL(), "node-b", "--join-leave-namespaces", "chat")
+	// In process (gateway.Run, as main runs it), so that -race watches the
+	// pushes' way through the hub and the sessions.
+	nodes := startCluster(t, srv, []string{"node-a", "node-b"}, "--jwt-secret", testSecret, "--join-leave-namespaces", "chat")
+	a, b := nodes[0], nodes[1]
 	ann := connected(t, a, token(t, "ann", time.Hour, []string{"chat:room", "news:today"}, nil))
 	bob, bobInfo := connectedAs(t, b, token(t, "bob", time.Hour, []string{"chat:room", "news:today"}, nil))
 	ann.subscribeTo("chat:room")
