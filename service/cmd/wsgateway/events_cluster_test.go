@@ -91,10 +91,23 @@ func TestEventsQuickResubscribe(t *testing.T) {
 // subscriber there gets the leave push.
 func TestEventsNodeKilled(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t, redistest.Options{})
-	rdb := srv.Client()
-	victim := eventsNode(t, srv.URL(), "victim", "--vacated-delay", "500ms", "--join-leave-namespaces", "shared")
-	survivor := eventsNode(t, srv.URL(), "survivor", "--vacated-delay", "500ms", "--join-leave-namespaces", "shared")
+	t.Run("standalone", func(t *testing.T) {
+		t.Parallel()
+		srv := redistest.Start(t, redistest.Options{})
+		testEventsNodeKilled(t, srv.URL(), srv.Client())
+	})
+	t.Run("cluster", func(t *testing.T) {
+		t.Parallel()
+		cl := redistest.StartCluster(t)
+		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs()})
+		t.Cleanup(func() { rdb.Close() })
+		testEventsNodeKilled(t, cl.URL(), rdb)
+	})
+}
+
+func testEventsNodeKilled(t *testing.T, url string, rdb redis.UniversalClient) {
+	victim := eventsNode(t, url, "victim", "--vacated-delay", "500ms", "--join-leave-namespaces", "shared")
+	survivor := eventsNode(t, url, "survivor", "--vacated-delay", "500ms", "--join-leave-namespaces", "shared")
 	annV, annOnVictim := connectedAs(t, victim, token(t, "ann", time.Hour, []string{"shared", "solo"}, nil))
 	annS := connected(t, survivor, token(t, "ann", time.Hour, []string{"shared"}, nil))
 	kim, kimOnVictim := connectedAs(t, victim, token(t, "kim", time.Hour, []string{"solo"}, nil))
