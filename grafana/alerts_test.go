@@ -138,7 +138,9 @@ func TestRequiredAlerts(t *testing.T) {
 	}
 	for _, name := range []string{"WSGatewayRedisBreakerOpen", "WSGatewayDeliveryLagHigh", "WSGatewaySlowConsumers",
 		"WSGatewayRecoveryFailures", "WSGatewayConnectionsNearLimit", "WSGatewayDrainingTooLong",
-		"WSGatewayNoNodesReady", "WSGatewayHookBreakerOpen"} {
+		"WSGatewayNoNodesReady", "WSGatewayHookBreakerOpen",
+		// issue 13: the inbox and the lifecycle events
+		"WSGatewayInboxOldestPending", "WSGatewayInboxDeadLetters", "WSGatewayWebhookFailing"} {
 		if !shipped[name] {
 			t.Errorf("alert %s is missing", name)
 		}

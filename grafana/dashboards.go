@@ -14,6 +14,8 @@ import (
 type spec struct {
 	file, uid, title, description string
 	rows                          []row
+	// vars are template variables beyond the shared ones (variables()).
+	vars []cog.Builder[dashboard.VariableModel]
 }
 
 // specs lists every dashboard. The kustomization generates one ConfigMap
@@ -28,6 +30,10 @@ func specs() []spec {
 			description: "Load per pod against CPU, memory, --max-connections and the capacity measured in " +
 				"docs/benchmarks.md. How to read it: docs/operations.md#dashboards.",
 			rows: capacityRows()},
+		{file: "inbox.json", uid: "wsgateway-inbox", title: "WSGateway / Inbox and events",
+			description: "Clients' send to the backend workers and their replies, the workers, the lifecycle " +
+				"events and the webhook. How to read it: docs/operations.md#dashboards.",
+			rows: inboxRows(), vars: []cog.Builder[dashboard.VariableModel]{topicVariable()}},
 	}
 }
 
@@ -55,7 +61,7 @@ func (s spec) build() ([]byte, error) {
 		Link(dashboard.NewDashboardLinkBuilder("WSGateway").Type(dashboard.DashboardLinkTypeDashboards).
 			Tags([]string{"wsgateway"}).Icon("external link").Tooltip("The other wsgateway dashboards").
 			AsDropdown(false).IncludeVars(true).KeepTime(true))
-	for _, v := range variables() {
+	for _, v := range append(variables(), s.vars...) {
 		b.WithVariable(v)
 	}
 	for _, r := range s.rows {

@@ -183,6 +183,9 @@ func checkExpr(expr string, vars map[string]bool) []error {
 	if !metricName.MatchString(expr) {
 		return errs
 	}
+	if isWorkerQuery(expr) {
+		return append(errs, checkWorkerExpr(expr)...)
+	}
 	for _, m := range selector.FindAllStringSubmatch(expr, -1) {
 		for _, want := range []string{`namespace=~"$namespace"`, `pod=~"$pod"`} {
 			if !strings.Contains(m[2], want) {
@@ -201,9 +204,48 @@ func checkExpr(expr string, vars map[string]bool) []error {
 	return errs
 }
 
+// workerMetric names the series of the worker library (service/worker),
+// scraped from the backends' worker pods.
+var workerMetric = regexp.MustCompile(`^wsgateway_worker_`)
+
+// isWorkerQuery reports whether expr reads any worker series.
+func isWorkerQuery(expr string) bool {
+	for _, m := range selector.FindAllStringSubmatch(expr, -1) {
+		if workerMetric.MatchString(m[1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkWorkerExpr checks a query over worker series. Worker pods have no
+// wsgateway_build_info (no zone) and are not gateway pods, so the query
+// filters by namespace and topic instead, and reads no gateway series (a
+// join with them would drop every worker series).
+func checkWorkerExpr(expr string) []error {
+	var errs []error
+	for _, m := range selector.FindAllStringSubmatch(expr, -1) {
+		if !workerMetric.MatchString(m[1]) {
+			errs = append(errs, fmt.Errorf("mixes worker series with the gateway's %s", m[1]))
+			continue
+		}
+		for _, want := range []string{`namespace=~"$namespace"`, `topic=~"$topic"`} {
+			if !strings.Contains(m[2], want) {
+				errs = append(errs, fmt.Errorf("selector %s%s lacks %s", m[1], m[2], want))
+			}
+		}
+	}
+	for _, m := range rangeVector.FindAllStringSubmatch(expr, -1) {
+		if m[1] != "$__rate_interval" {
+			errs = append(errs, fmt.Errorf("range [%s], want [$__rate_interval]", m[1]))
+		}
+	}
+	return errs
+}
+
 func TestDashboardsShipped(t *testing.T) {
 	files := dashboardFiles(t)
-	for _, want := range []string{"overview.json", "capacity.json"} {
+	for _, want := range []string{"overview.json", "capacity.json", "inbox.json"} {
 		if _, ok := files[want]; !ok {
 			t.Errorf("dashboards/%s is missing", want)
 		}
@@ -259,6 +301,44 @@ func TestCheckDashboardCatches(t *testing.T) {
 		{"undefined variable", func(d *dashboardFile) {
 			first(d).Targets[0].Expr = strings.Replace(first(d).Targets[0].Expr, "$pod", "$instance", 1)
 		}, "undefined variable $instance"},
+	}
+	worker := func(d *dashboardFile) *targetJSON {
+		for i := range d.Panels {
+			for j := range d.Panels[i].Targets {
+				if isWorkerQuery(d.Panels[i].Targets[j].Expr) {
+					return &d.Panels[i].Targets[j]
+				}
+			}
+		}
+		t.Fatal("no worker query")
+		return nil
+	}
+	workerCases := []struct {
+		name   string
+		breaks func(d *dashboardFile)
+		want   string
+	}{
+		{"worker selector without topic filter", func(d *dashboardFile) {
+			worker(d).Expr = `sum (wsgateway_worker_leases{namespace=~"$namespace"})`
+		}, `lacks topic=~"$topic"`},
+		{"worker series joined with the gateway's", func(d *dashboardFile) {
+			worker(d).Expr = inZone(workerSel("wsgateway_worker_leases"))
+		}, "mixes worker series with the gateway's wsgateway_build_info"},
+		{"worker rate over a fixed range", func(d *dashboardFile) {
+			worker(d).Expr = strings.Replace(workerRate("wsgateway_worker_handled_total"), "$__rate_interval", "1h", 1)
+		}, "range [1h]"},
+	}
+	for _, tc := range workerCases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := dashboardFiles(t)["inbox.json"]
+			if errs := checkDashboard(d); len(errs) != 0 {
+				t.Fatalf("the shipped dashboard already fails: %v", errs)
+			}
+			tc.breaks(&d)
+			if err := errors.Join(checkDashboard(d)...); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
 	}
 	shipped := dashboardFiles(t)["overview.json"]
 	if errs := checkDashboard(shipped); len(errs) != 0 {

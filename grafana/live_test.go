@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/wsgateway/wsgateway/service/gatewaytest/redistest"
@@ -84,6 +85,9 @@ func checkFilters(p promAPI, queries []panelQuery, all map[string]string) []erro
 			continue
 		}
 		for name := range all {
+			if !narrows(q.expr, name) {
+				continue
+			}
 			vars := map[string]string{}
 			for k, v := range all {
 				vars[k] = v
@@ -99,6 +103,38 @@ func checkFilters(p promAPI, queries []panelQuery, all map[string]string) []erro
 		}
 	}
 	return errs
+}
+
+// narrows reports whether the variable name must narrow expr: namespace
+// always; pod and zone for gateway series (worker pods have neither a zone
+// nor a gateway pod name); topic wherever the query selects by it, which
+// every worker query must.
+func narrows(expr, name string) bool {
+	switch name {
+	case "namespace":
+		return true
+	case "topic":
+		return isWorkerQuery(expr) || strings.Contains(expr, "$topic")
+	default:
+		return !isWorkerQuery(expr)
+	}
+}
+
+// addGathered adds the sample and family names of reg's metrics (a
+// worker's) to names.
+func addGathered(names map[string]bool, reg *prometheus.Registry) error {
+	fams, err := reg.Gather()
+	if err != nil {
+		return err
+	}
+	for _, f := range fams {
+		name := f.GetName()
+		names[name] = true
+		if f.GetType() == dto.MetricType_HISTOGRAM {
+			names[name+"_bucket"], names[name+"_sum"], names[name+"_count"] = true, true, true
+		}
+	}
+	return nil
 }
 
 // exposedNames returns every sample and family name a node's /metrics
@@ -143,19 +179,27 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 	promBin := lookPath(t, "prometheus", "prometheus")
 	redisURL := redistest.Start(t, redistest.Options{}).URL()
 	hooks := startHooksBackend(t)
-	nodes := []node{startNode(t, "node-a", "zone-a", redisURL, hooks), startNode(t, "node-b", "zone-b", redisURL, hooks)}
+	events := inboxArgs(startWebhookReceiver(t))
+	nodes := []node{startNode(t, "node-a", "zone-a", redisURL, hooks, events...),
+		startNode(t, "node-b", "zone-b", redisURL, hooks, events...)}
+	workerAddr, workerReg := startWorker(t, redisURL, nodes[0].API)
 	startLoad(t, nodes)
+	startSenders(t, nodes)
 	rules, err := rulesFile(readFile(t, "prometheusrule.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	prom := promAPI{base: startPrometheus(t, promBin, nodes, rules), client: &http.Client{Timeout: 10 * time.Second}}
+	prom := promAPI{base: startPrometheus(t, promBin, nodes, []string{workerAddr}, rules),
+		client: &http.Client{Timeout: 10 * time.Second}}
 	waitForScrapes(t, prom, len(nodes))
 
 	queries := dashboardQueries(t)
-	all := map[string]string{"namespace": "test", "pod": ".*", "zone": ".*"}
-	one := map[string]string{"namespace": "test", "pod": "node-b", "zone": "zone-b"}
+	all := map[string]string{"namespace": "test", "pod": ".*", "zone": ".*", "topic": ".*"}
+	one := map[string]string{"namespace": "test", "pod": "node-b", "zone": "zone-b", "topic": liveTopic}
 	exposed := exposedNames(t, nodes[0])
+	if err := addGathered(exposed, workerReg); err != nil {
+		t.Fatal(err)
+	}
 	exprs := map[string]string{}
 	for _, q := range queries {
 		exprs[q.where] = q.expr
@@ -183,6 +227,10 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 		{"syntax error", sum("", sel("wsgateway_connections")) + " +", "status error"},
 		{"query ignoring the pod", `sum (wsgateway_connections{namespace=~"$namespace"})`, "ignores $pod"},
 		{"query ignoring the zone", sum("", sel("wsgateway_connections")) + " or vector(1)", "ignores $zone"},
+		{"per-topic query ignoring the topic", aggregate("max", "topic", sel("wsgateway_inbox_lag_messages", `topic=~"$topic|.+"`)),
+			"ignores $topic"},
+		{"worker query ignoring the topic", `sum (wsgateway_worker_leases{namespace=~"$namespace", topic=~"$topic|.+"})`,
+			"ignores $topic"},
 	}
 	for _, tc := range broken {
 		t.Run("catches "+tc.name, func(t *testing.T) {
@@ -205,12 +253,15 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 // zone join neither drops nor double counts nodes.
 func checkValues(p promAPI, queries []panelQuery, vars map[string]string, nodes int) []error {
 	want := map[string]func(float64) bool{
-		`overview.json "Connections" A`:                           func(v float64) bool { return v == float64(nodes*subscribersPerNode) },
+		`overview.json "Connections" A`:                           func(v float64) bool { return v == float64(nodes*(subscribersPerNode+sendersPerNode)) },
 		`overview.json "Ready nodes" A`:                           func(v float64) bool { return v == float64(nodes) },
 		`overview.json "Deliveries/s" A`:                          func(v float64) bool { return v > 0 },
 		`capacity.json "Cluster connections against the limit" B`: func(v float64) bool { return v == float64(nodes*1000) },
 		// The hooks backend answers, so its breaker is closed.
 		`overview.json "Hook breaker by endpoint (worst node)" A`: func(v float64) bool { return v == 0 },
+		// The worker dead-letters one message in five and answers the others.
+		`inbox.json "Dead letters/s" A`:           func(v float64) bool { return v > 0 },
+		`inbox.json "Partitions held by topic" A`: func(v float64) bool { return v == 16 },
 	}
 	var errs []error
 	for _, q := range queries {

@@ -114,11 +114,11 @@ type node struct {
 
 // startNode runs the gateway binary in --dev mode (anonymous clients, no API
 // key) on kernel-chosen ports.
-func startNode(t *testing.T, id, zone, redisURL, hooksConfig string) node {
+func startNode(t *testing.T, id, zone, redisURL, hooksConfig string, extra ...string) node {
 	t.Helper()
-	return node{id: id, Node: gatewaytest.Start(t, gatewaytest.Options{Args: []string{"--dev", "--node-id", id,
+	return node{id: id, Node: gatewaytest.Start(t, gatewaytest.Options{Args: append([]string{"--dev", "--node-id", id,
 		"--zone", zone, "--redis-url", redisURL, "--max-connections", "1000", "--drain-delay", "0s", "--drain-window", "0s",
-		"--hooks-config", hooksConfig}})}
+		"--hooks-config", hooksConfig}, extra...)})}
 }
 
 // startHooksBackend serves the reference hooks backend (examples/backend)
@@ -140,9 +140,10 @@ func startHooksBackend(t *testing.T) string {
 
 // startPrometheus runs a Prometheus that scrapes the nodes' admin ports
 // every second, with the target labels the PodMonitor gives in Kubernetes
-// (job wsgateway, namespace, pod), and evaluates rules. It returns its base
-// URL.
-func startPrometheus(t *testing.T, bin string, nodes []node, rules []byte) string {
+// (job wsgateway, namespace, pod), and the workers' metrics addresses as the
+// worker's PodMonitor would (job wsgateway-worker, pod worker-<i>), and
+// evaluates rules. It returns its base URL.
+func startPrometheus(t *testing.T, bin string, nodes []node, workers []string, rules []byte) string {
 	t.Helper()
 	dir := t.TempDir()
 	var cfg strings.Builder
@@ -150,6 +151,12 @@ func startPrometheus(t *testing.T, bin string, nodes []node, rules []byte) strin
 		"rule_files: [wsgateway.rules.yaml]\nscrape_configs:\n  - job_name: wsgateway\n    static_configs:\n")
 	for _, n := range nodes {
 		fmt.Fprintf(&cfg, "      - targets: [%q]\n        labels: {namespace: test, pod: %q}\n", n.Admin, n.id)
+	}
+	if len(workers) > 0 {
+		cfg.WriteString("  - job_name: wsgateway-worker\n    static_configs:\n")
+	}
+	for i, w := range workers {
+		fmt.Fprintf(&cfg, "      - targets: [%q]\n        labels: {namespace: test, pod: \"worker-%d\"}\n", w, i)
 	}
 	for name, b := range map[string][]byte{"prometheus.yml": []byte(cfg.String()), "wsgateway.rules.yaml": rules} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {

@@ -93,6 +93,17 @@ func TestPromtool(t *testing.T) {
 			"wsgateway_hook_breaker_state >= 1", 1), false, true},
 		{"hook alert without its wait", strings.Replace(rule, "expr: wsgateway_hook_breaker_state == 2\n          for: 1m",
 			"expr: wsgateway_hook_breaker_state == 2\n          for: 0m", 1), false, true},
+		// issue 13
+		{"oldest pending summed over nodes", strings.Replace(rule, "max by (namespace, topic) (wsgateway_inbox_oldest_pending_seconds)",
+			"sum by (namespace, topic) (wsgateway_inbox_oldest_pending_seconds)", 1), false, true},
+		{"oldest pending threshold too high", strings.Replace(rule, "(wsgateway_inbox_oldest_pending_seconds) > 120",
+			"(wsgateway_inbox_oldest_pending_seconds) > 600", 1), false, true},
+		{"dead letters on retries too", strings.Replace(rule, `wsgateway_worker_handled_total{result="dead"}`,
+			`wsgateway_worker_handled_total{result=~"dead|retry"}`, 1), false, true},
+		{"webhook alert on any failure", strings.Replace(rule, "[5m]))\n            ) > 0.5",
+			"[5m]))\n            ) > 0", 1), false, true},
+		{"webhook alert without its wait", strings.Replace(rule, "    or\n            sum by (namespace) (increase(wsgateway_webhook_deliveries_total{result=\"dead\"}[15m])) >= 1\n          for: 10m",
+			"    or\n            sum by (namespace) (increase(wsgateway_webhook_deliveries_total{result=\"dead\"}[15m])) >= 1\n          for: 1m", 1), false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
