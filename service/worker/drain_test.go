@@ -85,3 +85,35 @@ func TestRenewalFailureStopsBeforeExpiry(t *testing.T) {
 		t.Fatalf("lease PTTL %v when the partition stopped: it stopped too late", ttl)
 	}
 }
+
+// During a drain the lease of a partition whose handler is still running
+// keeps being renewed: a handler may take longer than the lease's 10 s, and
+// another worker must not adopt its entry meanwhile.
+func TestDrainKeepsRenewingInFlightLease(t *testing.T) {
+	rdb := backends()[0].newClient(t)
+	ctx := context.Background()
+	enqueue(t, rdb, "orders", 1, "long", "1")
+	lease := streams.Part{Group: "orders"}.Lease(streams.GroupWorkers)
+	started, proceed := make(chan struct{}), make(chan struct{})
+	stop := runAsync(func(ctx context.Context) error {
+		return worker.Run(ctx, worker.Options{Redis: rdb, Topic: "orders"},
+			func(ctx context.Context, m *worker.Message) error {
+				close(started)
+				<-proceed
+				return nil
+			})
+	})
+	<-started
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }() // the drain begins
+	low := time.Hour // the lowest PTTL seen: a renewal lifts it well above
+	eventually(t, 2*streams.LeaseRenew+2*time.Second, "the lease renewed during the drain", func() bool {
+		v := rdb.PTTL(ctx, lease).Val()
+		low = min(low, v)
+		return v > low+time.Second
+	})
+	close(proceed)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -74,10 +74,13 @@ func (p *partition) lose(reason string, err error) {
 func (p *partition) run(ctx context.Context) {
 	defer close(p.done)
 	defer p.stopH()
-	renewDone := make(chan struct{})
-	go func() { defer close(renewDone); p.renew(ctx) }()
+	// The lease is renewed until consume returns, not merely until the
+	// drain begins: an in-flight handler may outlast the lease's TTL.
+	consumed, renewDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(renewDone); p.renew(ctx, consumed) }()
 	p.consume(ctx)
 	p.stopSoft()
+	close(consumed)
 	<-renewDone
 	if !p.lostFlag.Load() {
 		if err := releaseScript.Run(ctx, p.c.Redis, []string{p.part.Lease(p.c.ConsumerGroup)}, p.c.Name).Err(); err != nil {
@@ -89,13 +92,13 @@ func (p *partition) run(ctx context.Context) {
 // renew keeps the lease while the partition runs. It gives up (and stops
 // the partition) when the lease is someone else's, or when it could not
 // renew for half the TTL: the partition stops before the lease expires.
-func (p *partition) renew(ctx context.Context) {
+func (p *partition) renew(ctx context.Context, consumed <-chan struct{}) {
 	t := time.NewTicker(streams.LeaseRenew / 3)
 	defer t.Stop()
 	last := time.Now()
 	for {
 		select {
-		case <-p.soft:
+		case <-consumed:
 			return
 		case <-t.C:
 		}
