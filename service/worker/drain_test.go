@@ -106,7 +106,7 @@ func TestDrainKeepsRenewingInFlightLease(t *testing.T) {
 	<-started
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }() // the drain begins
-	low := time.Hour // the lowest PTTL seen: a renewal lifts it well above
+	low := time.Hour                  // the lowest PTTL seen: a renewal lifts it well above
 	eventually(t, 2*streams.LeaseRenew+2*time.Second, "the lease renewed during the drain", func() bool {
 		v := rdb.PTTL(ctx, lease).Val()
 		low = min(low, v)
