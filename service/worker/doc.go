@@ -17,6 +17,14 @@
 // the in-flight handlers finish (bounded by DrainTimeout), the leases are
 // released so other workers take over at once.
 //
+// "Never concurrently" rests on two things the library cannot enforce: a
+// handler must return soon after its context ends (the context ends when
+// the lease is lost, which the library notices before the lease could
+// expire), and Redis must keep what it acknowledged (a Sentinel failover
+// that loses the last writes may drop a lease; then a message may run
+// twice at once, still at least once). Handlers should be idempotent; the
+// message id is a stable key, and Publish is idempotent by itself.
+//
 // Consumer is the engine under Run, exported for the gateway's webhook
 // sender, which consumes the events with its own consumer group in batches.
 package worker
