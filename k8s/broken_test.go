@@ -18,7 +18,7 @@ type brokenCopy struct {
 // TestInvariantsCatchBrokenCopies shows each invariant failing: on a fresh copy of the overlay
 // it passes, and after the break it fails.
 func TestInvariantsCatchBrokenCopies(t *testing.T) {
-	cases := append(append(brokenMeshCases(), brokenPodCases()...), brokenHookCases()...)
+	cases := append(append(append(brokenMeshCases(), brokenPodCases()...), brokenHookCases()...), brokenInboxCases()...)
 	checks := map[string]func(*bundle) error{}
 	for _, inv := range invariants {
 		checks[inv.name] = inv.check

@@ -45,6 +45,8 @@ type bundle struct {
 	backendAuthz     []*istiosecurity.AuthorizationPolicy // in other namespaces: the hook backends'
 	telemetries      []*istiotelemetry.Telemetry
 	podMonitors      []*monitoringv1.PodMonitor
+	scaledObjects    []*scaledObject // KEDA's
+	serviceAccounts  []*corev1.ServiceAccount
 }
 
 // loadBundle renders an overlay and decodes it (leniently: validateObject is the strict part).
@@ -116,6 +118,10 @@ func (b *bundle) add(obj map[string]any) (metav1.Object, error) {
 		target = appendNew(&b.telemetries)
 	case "PodMonitor":
 		target = appendNew(&b.podMonitors)
+	case "ScaledObject":
+		target = appendNew(&b.scaledObjects)
+	case "ServiceAccount":
+		target = appendNew(&b.serviceAccounts)
 	default:
 		return &u, nil
 	}

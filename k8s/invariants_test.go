@@ -32,6 +32,7 @@ var invariants = []invariant{
 	{"hooks-config", checkHooksConfig},
 	{"hook-routes", checkHookRoutes},
 	{"hook-backend-authz", checkHookBackendAuthz},
+	{"inbox-workers", checkInboxWorkers},
 }
 
 // TestInvariants checks every invariant on every overlay.

@@ -52,13 +52,26 @@ func TestValidationCatchesBrokenObjects(t *testing.T) {
 		{"an unknown PodMonitor field", "PodMonitor", "wsgateway", func(o map[string]any) {
 			at(o, "spec", "podMetricsEndpoints").([]any)[0].(map[string]any)["intervall"] = "15s"
 		}, `unknown field "spec.podMetricsEndpoints[0].intervall"`},
+		{"a misspelled ScaledObject field (KEDA's CRD)", "ScaledObject", "orders-worker", func(o map[string]any) {
+			at(o, "spec").(map[string]any)["maxReplicas"] = int64(16)
+		}, "spec.maxReplicas: Forbidden: unknown field"},
+		{"a string where KEDA wants a number", "ScaledObject", "orders-worker", func(o map[string]any) {
+			at(o, "spec").(map[string]any)["minReplicaCount"] = "1"
+		}, "spec.minReplicaCount"},
+		{"a ScaledObject without its target (KEDA's CRD)", "ScaledObject", "orders-worker", func(o map[string]any) {
+			delete(at(o, "spec").(map[string]any), "scaleTargetRef")
+		}, "scaleTargetRef"},
 		{"a kind the tests cannot check", "Service", "wsgateway", func(o map[string]any) {
 			o["apiVersion"] = "example.com/v1"
 		}, "no validator"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			obj := find(t, render(t, "prod"), c.kind, c.obj)
+			overlay := "prod"
+			if c.kind == "ScaledObject" {
+				overlay = inboxOverlay
+			}
+			obj := find(t, render(t, overlay), c.kind, c.obj)
 			if err := validateObject(obj); err != nil {
 				t.Fatalf("fails before the break: %v", err)
 			}

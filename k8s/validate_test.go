@@ -64,6 +64,8 @@ func validateObject(obj map[string]any) error {
 	switch {
 	case strings.HasSuffix(gvk.Group, ".istio.io"):
 		errs = append(errs, validateIstio(gvk, obj)...)
+	case gvk.Group == "keda.sh":
+		errs = append(errs, validateKEDA(gvk, obj)...)
 	case strictScheme.Recognizes(gvk):
 		errs = append(errs, validateBuiltin(obj)...)
 	default:
