@@ -14,10 +14,10 @@ import (
 // binaries over a real Redis, standalone and Cluster, read back from the
 // events stream as a worker would.
 
-// eventsNode runs a gateway binary with events on url.
+// eventsNode runs a gateway binary with events on (--events) on url.
 func eventsNode(t *testing.T, url, id string, extra ...string) *gw {
 	t.Helper()
-	return startBinary(t, append([]string{"--redis-url", url, "--node-id", id, "--jwt-secret", testSecret,
+	return startBinary(t, append([]string{"--redis-url", url, "--events", "--node-id", id, "--jwt-secret", testSecret,
 		"--drain-delay", "0s", "--drain-window", "0s"}, extra...)...)
 }
 

@@ -16,7 +16,9 @@ func TestEventsJoinLeavePushes(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.Options{})
 	// In process (gateway.Run, as main runs it), so that -race watches the
-	// pushes' way through the hub and the sessions.
+	// pushes' way through the hub and the sessions. No --events: the
+	// namespaces imply it (config.Load), and this test is the proof that
+	// they do, end to end.
 	nodes := startCluster(t, srv, []string{"node-a", "node-b"}, "--jwt-secret", testSecret, "--join-leave-namespaces", "chat")
 	a, b := nodes[0], nodes[1]
 	ann := connected(t, a, token(t, "ann", time.Hour, []string{"chat:room", "news:today"}, nil))

@@ -36,6 +36,12 @@ type Config struct {
 	InboxPartitions int           // --inbox-partitions: partitions of a new topic (fixed once the topic exists)
 
 	// Lifecycle events (CONTRACT §7, docs/events.md); they need --redis-url.
+	// Events is off by default: emitting them costs every connect, close and
+	// subscribe a Redis script, every node a refresh of all its entries every
+	// 5 s and a sweep every second, and Redis the events stream's memory, which
+	// a deployment that consumes no events should not pay. Load turns it on
+	// when --webhook-url or --join-leave-namespaces is given and --events is not.
+	Events              bool          // --events: emit lifecycle events (emitter, refresh, sweep)
 	VacatedDelay        time.Duration // --vacated-delay: an emptied channel waits this long before channel.vacated
 	WebhookURL          string        // --webhook-url: POST the events here in signed batches; empty: no webhook
 	WebhookSecret       string        // --webhook-secret: whsec_<base64> signing key (Standard Webhooks)
@@ -138,6 +144,7 @@ func Load(args []string, getenv func(string) string, hostname string) (Config, e
 	if err := applyEnv(fs, getenv); err != nil {
 		return Config{}, err
 	}
+	c.implyEvents(fs)
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}

@@ -29,7 +29,7 @@ func TestRedacted(t *testing.T) {
 		"command-rate": 100.0, "drain-delay": "5s", "drain-window": "20s",
 		"send-queue": 1024, "log-level": "info", "pprof": false,
 		"redis-min-replicas": 0, "redis-replica-timeout": "500ms", "inbox-max-len": 100000, "inbox-no-worker": "30s", "inbox-partitions": 16,
-		"vacated-delay": "3s", "webhook-url": "", "webhook-secret": "", "webhook-retry-window": "1h0m0s", "join-leave-namespaces": []string(nil),
+		"events": false, "vacated-delay": "3s", "webhook-url": "", "webhook-secret": "", "webhook-retry-window": "1h0m0s", "join-leave-namespaces": []string(nil),
 		"jwt-leeway": "5s", "hooks-config": "",
 		"channel-meta-ttl": "24h0m0s", "history-max-channels": 100000,
 		"send-queue-bytes": int64(4 << 20), "max-reply-bytes": int64(1 << 20),

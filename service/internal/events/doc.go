@@ -4,5 +4,6 @@
 // (the scripts in broker/redis_events*.go decide the transitions and append
 // the events); the sweep that reports the entries of dead nodes and due
 // vacated channels; and the Webhook sender that POSTs the events stream to
-// --webhook-url in signed batches. Without --redis-url there is none of it.
+// --webhook-url in signed batches. Without --events (which needs --redis-url)
+// there is none of it: the gateway builds no Emitter.
 package events

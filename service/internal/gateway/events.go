@@ -13,13 +13,14 @@ import (
 
 // newEvents builds the lifecycle events' emitter (and the webhook sender
 // with --webhook-url) on the Redis broker. The metrics exist on every node;
-// without --redis-url there is no emitter (nil) and no event. deliver hands
-// join and leave pushes to this node's subscribers.
+// without --events (Validate makes it need --redis-url) there is no emitter
+// (nil): no goroutine, no script, no events stream, and sessions report
+// nothing. deliver hands join and leave pushes to this node's subscribers.
 func newEvents(cfg config.Config, b clusterBroker, log *slog.Logger, reg prometheus.Registerer,
 	deliver func(channel, except string, line []byte)) *events.Emitter {
 	m := events.NewMetrics(reg)
 	rb, ok := b.(*broker.Redis)
-	if !ok {
+	if !cfg.Events || !ok {
 		return nil
 	}
 	var wh *events.Webhook

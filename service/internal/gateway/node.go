@@ -27,7 +27,7 @@ import (
 // node is one gateway process's parts, built in dependency order.
 type node struct {
 	broker clusterBroker
-	events *events.Emitter // nil without --redis-url
+	events *events.Emitter // nil without --events
 	inbox  inbox
 	server *server.Server
 }

@@ -11,7 +11,7 @@ type Lifecycle interface {
 	Unsubscribed(user, client, channel string)
 }
 
-// The report helpers do nothing without --redis-url (Config.Events nil).
+// The report helpers do nothing without --events (Config.Events nil).
 
 func (s *Session) reportOpened() {
 	if ev := s.mgr.cfg.Events; ev != nil {
