@@ -54,6 +54,12 @@ func (ts *topicStats) read() []topicStat {
 		topics = append(topics, t)
 	}
 	ts.mu.Unlock()
+	if len(topics) == 0 {
+		// Nothing to read: no round trip, and none counted in
+		// wsgateway_redis_op_duration_seconds{op="inbox"}, which would
+		// otherwise tick on every scrape of a node that never saw a send.
+		return nil
+	}
 	slices.Sort(topics)
 	ctx, cancel := context.WithTimeout(context.Background(), statsTimeout)
 	defer cancel()
