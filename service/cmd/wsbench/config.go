@@ -108,9 +108,9 @@ func (c *config) validate() error {
 			p = append(p, msg)
 		}
 	}
-	check(c.scenario == "idle" || c.scenario == "fanout" || c.scenario == "hooks" && c.suite == "hooks",
+	check(c.scenario == "idle" || c.scenario == "fanout" || c.scenario == "hooks" && c.suite == "hooks" || c.scenario == "inbox" && c.suite == "inbox",
 		fmt.Sprintf("-scenario must be idle or fanout, got %q", c.scenario))
-	check(c.suite == "" || suites[c.suite] != "", fmt.Sprintf("-suite must be idle, fanout-sweep, cluster or hooks, got %q", c.suite))
+	check(c.suite == "" || suites[c.suite] != "", fmt.Sprintf("-suite must be idle, fanout-sweep, cluster, hooks or inbox, got %q", c.suite))
 	check(c.suite != "hooks" || len(c.hookConns) > 0, "-hook-conns must name at least one count")
 	check(c.conns > 0, "-conns must be positive")
 	check(c.sourceIPs > 0 && c.sourceIPs <= 254, "-source-ips must be 1..254")

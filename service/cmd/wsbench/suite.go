@@ -14,13 +14,13 @@ import (
 )
 
 // suites maps each -suite to the scenario it runs.
-var suites = map[string]string{"idle": "idle", "fanout-sweep": "fanout", "cluster": "fanout", "hooks": "hooks"}
+var suites = map[string]string{"idle": "idle", "fanout-sweep": "fanout", "cluster": "fanout", "hooks": "hooks", "inbox": "inbox"}
 
 // suiteConns are the default -conns of the suites: 19,900 idle connections
 // (the open-file limit here is 20,000 per process, and the tool needs a few
 // of its own), 5,000 subscribers per fan-out run (5,000 x 2..30 msg/s =
 // 10k..150k deliveries/s).
-var suiteConns = map[string]int{"idle": 19900, "fanout-sweep": 5000, "cluster": 5000, "hooks": 16}
+var suiteConns = map[string]int{"idle": 19900, "fanout-sweep": 5000, "cluster": 5000, "hooks": 16, "inbox": 10000}
 
 // suiteGatewayArgs are the flags of the gateway a suite starts: --dev (no
 // token, no API key) and no drain, so that stopping it is immediate. Its
@@ -39,7 +39,7 @@ type suiteFlags struct {
 
 // registerSuite declares -suite and the flags of the suites.
 func (c *config) registerSuite(fs *flag.FlagSet) suiteFlags {
-	fs.StringVar(&c.suite, "suite", "", "idle, fanout-sweep, cluster or hooks: build and start the gateway (and Redis), run the benchmarks of docs/benchmarks.md against it, stop it (overrides -scenario, -url, -api and -server-pid)")
+	fs.StringVar(&c.suite, "suite", "", "idle, fanout-sweep, cluster, hooks or inbox: build and start the gateway (and Redis), run the benchmarks of docs/benchmarks.md against it, stop it (overrides -scenario, -url, -api and -server-pid)")
 	c.cluster.register(fs)
 	return suiteFlags{
 		rates:       fs.String("rates", "2 5 10 20 30", "fanout-sweep and the cluster sweep part: publication rates, one run each (spaces or commas)"),
@@ -85,6 +85,9 @@ func runSuite(ctx context.Context, log *slog.Logger, cfg config, stdout, stderr 
 	}
 	if cfg.suite == "hooks" {
 		return runHooks(ctx, log, cfg, stdout)
+	}
+	if cfg.suite == "inbox" {
+		return runInbox(ctx, log, cfg, stdout) // inbox.go
 	}
 	node, err := gatewaytest.Launch(gatewaytest.Options{Args: append(suiteGatewayArgs, cfg.gatewayArgs...)})
 	if err != nil {
