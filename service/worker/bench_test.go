@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -56,4 +57,33 @@ func BenchmarkDrainBacklog(b *testing.B) {
 		b.Fatal("backlog not drained in 5 minutes")
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// BenchmarkSendToReply: one client sends and waits for its reply, one
+// worker replies, through a real gateway (in process) and Redis: send ->
+// queue -> worker -> POST /api/v1/reply -> reply push, one at a time.
+func BenchmarkSendToReply(b *testing.B) {
+	n, rdb := gateway(b, "--command-rate", "0")
+	startWorker(b, n, rdb, func(ctx context.Context, m *worker.Message) error {
+		return m.Reply(ctx, m.Data)
+	})
+	c := dialUser(b, n, "bench")
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		if err := c.ws.WriteJSON(map[string]any{"id": i + 10, "op": "send", "topic": "orders", "data": i}); err != nil {
+			b.Fatal(err)
+		}
+		for f := c.next(); string(f["push"]) != `"reply"`; f = c.next() {
+			if f["error"] != nil {
+				b.Fatalf("send %d: %s", i, f["error"])
+			}
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,21 +28,24 @@ const (
 
 // gateway runs one real gateway node (in process) on a fresh Redis and
 // returns it with a client of that Redis.
-func gateway(t *testing.T) (*gatewaytest.Node, redis.UniversalClient) {
+func gateway(t testing.TB, args ...string) (*gatewaytest.Node, redis.UniversalClient) {
 	srv := redistest.Start(t, redistest.Options{})
-	n := gatewaytest.Start(t, gatewaytest.Options{InProcess: true, Args: []string{
+	n := gatewaytest.Start(t, gatewaytest.Options{InProcess: true, Args: append([]string{
 		"--redis-url", srv.URL(), "--jwt-secret", testSecret, "--api-key", testAPIKey, "--inbox-partitions", "4",
-	}})
+	}, args...)})
 	return n, client(t, &redis.UniversalOptions{Addrs: []string{addr(srv.URL())}})
 }
 
 // wsClient is a bare protocol client: the Go client has no send.
 type wsClient struct {
-	t  *testing.T
+	t  testing.TB
 	ws *websocket.Conn
+	// lines read but not yet returned: the server packs several replies and
+	// pushes into one frame, one JSON object per line (docs/protocol.md).
+	lines [][]byte
 }
 
-func dialUser(t *testing.T, n *gatewaytest.Node, user string) *wsClient {
+func dialUser(t testing.TB, n *gatewaytest.Node, user string) *wsClient {
 	t.Helper()
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"sub": user, "exp": time.Now().Add(time.Hour).Unix(), "send": []string{"orders"},
@@ -79,11 +83,23 @@ func (c *wsClient) call(cmd map[string]any) json.RawMessage {
 
 func (c *wsClient) next() map[string]json.RawMessage {
 	c.t.Helper()
-	c.ws.SetReadDeadline(time.Now().Add(20 * time.Second))
-	var f map[string]json.RawMessage
-	if err := c.ws.ReadJSON(&f); err != nil {
-		c.t.Fatalf("reading a frame: %v", err)
+	for len(c.lines) == 0 {
+		c.ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+		_, frame, err := c.ws.ReadMessage()
+		if err != nil {
+			c.t.Fatalf("reading a frame: %v", err)
+		}
+		for _, l := range bytes.Split(frame, []byte("\n")) {
+			if len(bytes.TrimSpace(l)) > 0 {
+				c.lines = append(c.lines, l)
+			}
+		}
 	}
+	var f map[string]json.RawMessage
+	if err := json.Unmarshal(c.lines[0], &f); err != nil {
+		c.t.Fatalf("frame line %q: %v", c.lines[0], err)
+	}
+	c.lines = c.lines[1:]
 	return f
 }
 
@@ -98,7 +114,7 @@ func (c *wsClient) send(data string) string {
 
 // startWorker runs a worker on the gateway's Redis and API, and waits until
 // the gateway can see it (else send answers unavailable).
-func startWorker(t *testing.T, n *gatewaytest.Node, rdb redis.UniversalClient, h worker.Handler) {
+func startWorker(t testing.TB, n *gatewaytest.Node, rdb redis.UniversalClient, h worker.Handler) {
 	stop := runAsync(func(ctx context.Context) error {
 		return worker.Run(ctx, worker.Options{Redis: rdb, Topic: "orders", APIURL: n.APIURL(), APIKey: testAPIKey,
 			Backoff: fastBackoff}, h)

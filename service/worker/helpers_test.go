@@ -44,7 +44,7 @@ func addr(url string) string {
 	return o.Addr
 }
 
-func client(t *testing.T, o *redis.UniversalOptions) redis.UniversalClient {
+func client(t testing.TB, o *redis.UniversalOptions) redis.UniversalClient {
 	o.PoolSize = 40
 	c := redis.NewUniversalClient(o)
 	t.Cleanup(func() { c.Close() })
@@ -127,7 +127,7 @@ func (j *journal) count() int {
 }
 
 // eventually polls cond every 20 ms for at most d.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
