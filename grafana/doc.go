@@ -1,6 +1,7 @@
 // Package grafana builds the wsgateway Grafana dashboards, and its tests check
 // everything in this directory against real tools: the dashboards' queries
-// against a live Prometheus scraping two gateway nodes, the alerts with
+// against a live Prometheus scraping two gateway nodes and an inbox worker
+// (service/worker), the alerts with
 // promtool, the monitoring objects against the prometheus-operator types, and
 // the kustomization by rendering it.
 //
