@@ -134,7 +134,7 @@ func TestFlagsAreCheckedTogether(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q; want 2 and nothing", code, stdout.String())
 	}
 	for _, want := range []string{"-scenario must be idle or fanout", "-conns must be positive",
-		"-suite must be idle, fanout-sweep, cluster or hooks", "-rates: 0 must be in"} {
+		"-suite must be idle, fanout-sweep, cluster, hooks or inbox", "-rates: 0 must be in"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr %q lacks %q", stderr.String(), want)
 		}
