@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wsgateway/wsgateway/service/protocol"
 	"github.com/wsgateway/wsgateway/service/streams"
@@ -26,6 +27,9 @@ type InboxOptions struct {
 	Deliver func(client string, line []byte) bool
 	Metrics *InboxMetrics
 	Log     *slog.Logger
+	// Tracer records a span for each traced reply delivered here, a child
+	// of the API's reply span on whichever node took it; nil: none.
+	Tracer trace.Tracer
 }
 
 // workerCacheTTL bounds how long a topic's "a worker is alive" answer is

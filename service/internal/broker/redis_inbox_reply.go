@@ -9,7 +9,11 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/wsgateway/wsgateway/service/internal/telemetry"
 	"github.com/wsgateway/wsgateway/service/protocol"
 	"github.com/wsgateway/wsgateway/service/streams"
 )
@@ -27,6 +31,9 @@ type replyMsg struct {
 	ID     string          `json:"id"`
 	Data   json.RawMessage `json:"data,omitempty"`
 	Error  *protocol.Error `json:"error,omitempty"`
+	// TraceParent is the API reply span's, when sampled: the delivery span
+	// on the sender's node continues it.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // join adds client to this node's conns set on its first send, before the
@@ -103,11 +110,33 @@ func (i *RedisInbox) deliver(payload string) {
 		i.opts.Log.Error("undecodable reply on the node channel", "err", err)
 		return
 	}
+	var span trace.Span
+	if i.opts.Tracer != nil && m.TraceParent != "" { // untraced replies cost nothing here
+		span = i.startDelivery(&m)
+	}
 	result := ReplyDelivered
 	if !i.opts.Deliver(m.Client, protocol.AppendReplyPush(nil, m.ID, m.Data, m.Error)) {
 		result = ReplyNotFound
 	}
 	i.opts.Metrics.RepliesPushed.WithLabelValues(result).Inc()
+	if span != nil {
+		if result != ReplyDelivered {
+			span.SetStatus(codes.Error, result)
+		}
+		span.End()
+	}
+}
+
+// startDelivery starts this node's span for pushing reply m to its sender,
+// a child of the API's reply span on whichever node took the reply.
+func (i *RedisInbox) startDelivery(m *replyMsg) trace.Span {
+	topic, _, _, _ := streams.ParseID(m.ID) // the replying node parsed it
+	ctx := telemetry.FromTraceParent(context.Background(), m.TraceParent)
+	_, span := i.opts.Tracer.Start(ctx, telemetry.SpanName("deliver reply", topic),
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(telemetry.System, telemetry.OpDeliver, telemetry.Destination(topic),
+			attribute.Bool("wsgateway.reply.error", m.Error != nil)))
+	return span
 }
 
 // refreshConns rewrites the conns set's members and expiry.
@@ -172,7 +201,8 @@ func (i *RedisInbox) reply(ctx context.Context, id string, data json.RawMessage,
 	if !ok {
 		return gone
 	}
-	b, _ := json.Marshal(replyMsg{Client: client, ID: id, Data: data, Error: e}) // plain values: cannot fail
+	b, _ := json.Marshal(replyMsg{Client: client, ID: id, Data: data, Error: e, // plain values: cannot fail
+		TraceParent: telemetry.TraceParent(ctx)})
 	var member bool
 	var receivers int64
 	err = i.r.g.do(ctx, "inbox", func(ctx context.Context) error {

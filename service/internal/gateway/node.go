@@ -76,7 +76,7 @@ func build(cfg config.Config, hooksCfg *hooks.Config, version string, log *slog.
 			return nil, fmt.Errorf("--redis-url: %w", err)
 		}
 	}
-	ib := newInbox(cfg, b, im, log, func() *session.Manager { return sm })
+	ib := newInbox(cfg, b, im, log, tracer, func() *session.Manager { return sm })
 	em := newEvents(cfg, b, log, reg, func(ch, except string, line []byte) { sm.PushToSubscribers(ch, except, line) })
 	var lifecycle session.Lifecycle // a nil *events.Emitter must stay a nil interface
 	if em != nil {

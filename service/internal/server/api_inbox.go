@@ -6,7 +6,12 @@ import (
 	"net/http"
 	"regexp"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/wsgateway/wsgateway/service/internal/telemetry"
 	"github.com/wsgateway/wsgateway/service/protocol"
+	"github.com/wsgateway/wsgateway/service/streams"
 )
 
 // Inbox is what the API needs of the inbox (CONTRACT §7, docs/streams.md):
@@ -15,7 +20,8 @@ import (
 type Inbox interface {
 	// Reply pushes data (or e, when set) to the sender of message id on
 	// whichever node it is connected to; an error wrapping
-	// protocol.ErrNotFound when the sender is gone.
+	// protocol.ErrNotFound when the sender is gone. ctx's span, when
+	// sampled, travels with the reply: the delivery span joins its trace.
 	Reply(ctx context.Context, id string, data json.RawMessage, e *protocol.Error) error
 	// DeadLetters lists up to limit of a topic's dead letters, oldest first.
 	DeadLetters(ctx context.Context, topic string, limit int) ([]protocol.DeadLetter, error)
@@ -60,10 +66,33 @@ func (s *Server) apiReply(r *http.Request) (any, error) {
 			return nil, err
 		}
 	}
-	if err := s.inbox().Reply(r.Context(), req.ID, data, req.Error); err != nil {
+	if err := s.reply(r, req.ID, data, req.Error); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil
+}
+
+// reply routes a worker's reply inside a producer span that continues the
+// worker's trace (its Reply call sends the handler's traceparent), and
+// hands that span's traceparent to the sender's node, whose delivery span
+// joins it: one trace from the client's send to the reply push.
+func (s *Server) reply(r *http.Request, id string, data json.RawMessage, e *protocol.Error) error {
+	if s.cfg.Tracer == nil {
+		return s.inbox().Reply(r.Context(), id, data, e)
+	}
+	topic, _, _, perr := streams.ParseID(id)
+	if perr != nil { // the inbox refuses it; no span named after a malformed id
+		return s.inbox().Reply(r.Context(), id, data, e)
+	}
+	ctx, span := s.cfg.Tracer.Start(telemetry.FromHeaders(r.Context(), r.Header), telemetry.SpanName("reply", topic),
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(telemetry.System, telemetry.OpPublish, telemetry.Destination(topic)))
+	defer span.End()
+	err := s.inbox().Reply(ctx, id, data, e)
+	if err != nil {
+		span.SetStatus(codes.Error, protocol.AsError(err).Code)
+	}
+	return err
 }
 
 type deadAnswer struct {
