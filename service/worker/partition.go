@@ -83,7 +83,7 @@ func (p *partition) run(ctx context.Context) {
 	close(consumed)
 	<-renewDone
 	if !p.lostFlag.Load() {
-		if err := releaseScript.Run(ctx, p.c.Redis, []string{p.part.Lease(p.c.ConsumerGroup)}, p.c.Name).Err(); err != nil {
+		if err := p.part.ReleaseLease(ctx, p.c.Redis, p.c.ConsumerGroup, p.c.Name); err != nil {
 			p.c.Logger.Warn("releasing a lease failed", "partition", p.part.N, "err", err)
 		}
 	}
@@ -106,11 +106,10 @@ func (p *partition) renew(ctx context.Context, consumed <-chan struct{}) {
 			continue
 		}
 		rctx, cancel := context.WithTimeout(ctx, time.Second)
-		n, err := renewScript.Run(rctx, p.c.Redis, []string{p.part.Lease(p.c.ConsumerGroup)},
-			p.c.Name, streams.LeaseTTL.Milliseconds()).Int()
+		held, err := p.part.RenewLease(rctx, p.c.Redis, p.c.ConsumerGroup, p.c.Name)
 		cancel()
 		switch {
-		case err == nil && n == 1:
+		case err == nil && held:
 			last = time.Now()
 		case err == nil:
 			p.lose("held by another consumer", nil)

@@ -6,22 +6,7 @@ import "github.com/redis/go-redis/v9"
 // still holds its lease, so a worker that lost the lease (and whose
 // successor may already run the entry) can neither ack nor count attempts.
 // All keys of a script are of one partition (one hash tag): legal on Cluster.
-
-// renewScript extends the lease if the caller holds it.
-// KEYS: lease. ARGV: consumer, ttl ms. Returns 1 if renewed.
-var renewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0`)
-
-// releaseScript deletes the lease if the caller holds it.
-// KEYS: lease. ARGV: consumer.
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`)
+// Taking, renewing and releasing the lease itself is streams.Part's.
 
 // ackScript acknowledges handled entries, deletes them unless other
 // consumer groups read the same stream (events: workers and webhook; the

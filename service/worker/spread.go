@@ -71,7 +71,7 @@ func (c *Consumer) balance(ctx context.Context, parts int, wg *sync.WaitGroup) {
 			break
 		}
 		part := streams.Part{Group: c.Group, N: n}
-		ok, err := c.Redis.SetNX(ctx, part.Lease(c.ConsumerGroup), c.Name, streams.LeaseTTL).Result()
+		ok, err := part.TakeLease(ctx, c.Redis, c.ConsumerGroup, c.Name)
 		if err != nil {
 			c.Logger.Warn("taking a lease failed", "partition", n, "err", err)
 			return

@@ -13,25 +13,12 @@ import (
 // sender renews between steps, each shorter than LeaseTTL - LeaseRenew.
 const renewAfter = time.Second
 
-// renewScript moves the lease's expiry if it is still ours.
-var renewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0`)
-
-// releaseScript deletes the lease if it is still ours.
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`)
-
-// lease is one partition lease held by this node; its sender's goroutine
-// owns it.
+// lease is one partition lease (of GroupWebhook) held by this node; its
+// sender's goroutine owns it.
 type lease struct {
 	rdb     redis.UniversalClient
-	key, me string
+	part    streams.Part
+	me      string
 	renewed time.Time
 }
 
@@ -42,8 +29,8 @@ func (l *lease) renew(ctx context.Context) bool {
 	if time.Since(l.renewed) < renewAfter {
 		return true
 	}
-	n, err := renewScript.Run(ctx, l.rdb, []string{l.key}, l.me, streams.LeaseTTL.Milliseconds()).Int()
-	if err != nil || n != 1 {
+	held, err := l.part.RenewLease(ctx, l.rdb, streams.GroupWebhook, l.me)
+	if err != nil || !held {
 		return false
 	}
 	l.renewed = time.Now()
@@ -55,5 +42,5 @@ func (l *lease) renew(ctx context.Context) bool {
 func (l *lease) release() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_ = releaseScript.Run(ctx, l.rdb, []string{l.key}, l.me).Err()
+	_ = l.part.ReleaseLease(ctx, l.rdb, streams.GroupWebhook, l.me)
 }

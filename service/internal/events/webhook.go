@@ -83,7 +83,7 @@ func (w *Webhook) Run(ctx context.Context, partitions int) {
 func (w *Webhook) partition(ctx context.Context, p int) {
 	part := streams.Part{Group: streams.Events, N: p}
 	for {
-		ok, err := w.rdb.SetNX(ctx, part.Lease(streams.GroupWebhook), w.opts.Node, streams.LeaseTTL).Result()
+		ok, err := part.TakeLease(ctx, w.rdb, streams.GroupWebhook, w.opts.Node)
 		if err == nil && ok {
 			w.hold(ctx, part)
 		}
@@ -96,7 +96,7 @@ func (w *Webhook) partition(ctx context.Context, p int) {
 // hold sends p's events while this node holds its lease: first the pending
 // ones (its own, or a dead holder's, claimed), then new ones.
 func (w *Webhook) hold(ctx context.Context, part streams.Part) {
-	l := &lease{rdb: w.rdb, key: part.Lease(streams.GroupWebhook), me: w.opts.Node, renewed: time.Now()}
+	l := &lease{rdb: w.rdb, part: part, me: w.opts.Node, renewed: time.Now()}
 	defer l.release()
 	pending := true
 	for ctx.Err() == nil {
