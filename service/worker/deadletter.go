@@ -22,10 +22,6 @@ type DeadLetter struct {
 	Fields    map[string]string // the original entry's fields
 }
 
-// deadFields are the fields a dead letter adds; Redrive strips them.
-var deadFields = []string{streams.FieldOrigID, streams.FieldPartition, streams.FieldAttempts,
-	streams.FieldError, streams.FieldDeadMS}
-
 // DeadLetters lists up to limit of the oldest dead letters of a topic (or
 // streams.Events) from its workers' dead-letter stream, oldest first.
 func DeadLetters(ctx context.Context, rdb redis.UniversalClient, topic string, limit int) ([]DeadLetter, error) {
@@ -36,7 +32,7 @@ func deadLettersAt(ctx context.Context, rdb redis.UniversalClient, topic, key st
 	if limit <= 0 {
 		limit = 100
 	}
-	msgs, err := rdb.XRangeN(ctx, key, "-", "+", int64(limit)).Result()
+	msgs, err := streams.ReadDead(ctx, rdb, key, nil, limit)
 	if err != nil {
 		return nil, fmt.Errorf("dead letters of %s: %w", topic, err)
 	}
@@ -55,10 +51,9 @@ func toDeadLetter(topic string, e Entry) DeadLetter {
 	d := DeadLetter{ID: e.ID, Partition: part, Attempts: attempts, Error: f[streams.FieldError],
 		DeadAt: time.UnixMilli(ms), Fields: map[string]string{}}
 	for k, v := range f {
-		d.Fields[k] = v
-	}
-	for _, k := range deadFields {
-		delete(d.Fields, k)
+		if !streams.IsDeadField(k) {
+			d.Fields[k] = v
+		}
 	}
 	d.MessageID = f[streams.FieldID]
 	if d.MessageID == "" {
@@ -77,7 +72,7 @@ func Redrive(ctx context.Context, rdb redis.UniversalClient, topic string, ids [
 	key := streams.DeadKey(topic)
 	n := 0
 	for _, id := range ids {
-		msgs, err := rdb.XRange(ctx, key, id, id).Result()
+		msgs, err := streams.ReadDead(ctx, rdb, key, []string{id}, 0)
 		if err != nil {
 			return n, fmt.Errorf("redrive %s %s: %w", topic, id, err)
 		}
@@ -85,11 +80,8 @@ func Redrive(ctx context.Context, rdb redis.UniversalClient, topic string, ids [
 			continue
 		}
 		d := toDeadLetter(topic, toEntries(msgs)[0])
-		vals := make(map[string]any, len(d.Fields))
-		for k, v := range d.Fields {
-			vals[k] = v
-		}
 		part := streams.Part{Group: topic, N: d.Partition}
+		vals := streams.RedriveFields(msgs[0].Values)
 		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: part.Stream(), Values: vals}).Err(); err != nil {
 			return n, fmt.Errorf("redrive %s %s: %w", topic, id, err)
 		}

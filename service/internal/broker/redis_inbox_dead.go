@@ -38,27 +38,11 @@ func (i *RedisInbox) readDead(ctx context.Context, topic string, ids []string, l
 	if len(ids) > MaxDeadLetters {
 		return nil, protocol.Errorf(protocol.CodeBadRequest, "at most %d ids", MaxDeadLetters)
 	}
-	key := streams.DeadKey(topic)
 	var msgs []redis.XMessage
 	err := i.r.g.do(ctx, "inbox", func(ctx context.Context) error {
-		if len(ids) == 0 {
-			var err error
-			msgs, err = i.r.rdb.XRangeN(ctx, key, "-", "+", int64(limit)).Result()
-			return err
-		}
-		cmds, err := i.r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, id := range ids {
-				p.XRange(ctx, key, id, id)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, c := range cmds {
-			msgs = append(msgs, c.(*redis.XMessageSliceCmd).Val()...)
-		}
-		return nil
+		var err error
+		msgs, err = streams.ReadDead(ctx, i.r.rdb, streams.DeadKey(topic), ids, limit)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dead letters of %s: %w", topic, err)
@@ -124,24 +108,9 @@ func (i *RedisInbox) Redrive(ctx context.Context, topic string, ids []string, li
 	return out, nil
 }
 
-// deadOnly are the fields a dead letter adds; a re-driven entry drops them.
-var deadOnly = map[string]bool{streams.FieldOrigID: true, streams.FieldPartition: true,
-	streams.FieldAttempts: true, streams.FieldError: true, streams.FieldDeadMS: true}
-
 // requeue appends m's original fields to the partition; "" when it is full.
 func (i *RedisInbox) requeue(ctx context.Context, p streams.Part, m redis.XMessage, capacity int) (string, error) {
-	args := []any{capacity, streams.GroupWorkers}
-	for _, f := range []string{streams.FieldID, streams.FieldTopic, streams.FieldUser, streams.FieldClient,
-		streams.FieldNode, streams.FieldData, streams.FieldKey, streams.FieldTimeMS, streams.FieldTraceparent} {
-		if v, ok := m.Values[f].(string); ok {
-			args = append(args, f, v)
-		}
-	}
-	for f, v := range m.Values {
-		if s, ok := v.(string); ok && !deadOnly[f] && !isInboxField(f) {
-			args = append(args, f, s) // a field a newer layout added
-		}
-	}
+	args := append([]any{capacity, streams.GroupWorkers}, streams.RedriveFields(m.Values)...)
 	var entry string
 	err := i.r.g.do(ctx, "inbox", func(ctx context.Context) error {
 		var err error
@@ -149,15 +118,6 @@ func (i *RedisInbox) requeue(ctx context.Context, p streams.Part, m redis.XMessa
 		return err
 	})
 	return entry, err
-}
-
-func isInboxField(f string) bool {
-	switch f {
-	case streams.FieldID, streams.FieldTopic, streams.FieldUser, streams.FieldClient, streams.FieldNode,
-		streams.FieldData, streams.FieldKey, streams.FieldTimeMS, streams.FieldTraceparent:
-		return true
-	}
-	return false
 }
 
 // requeueScript appends one entry to a partition unless it is full.
