@@ -84,7 +84,7 @@ run: ## build and run one node in --dev mode: no Redis, no auth, ports 8080/8081
 	$(BIN)/wsgateway --dev $(RUN_ARGS)
 
 # k6 comes first: loadtest/gate_test.go runs it (and fails without it).
-test: deps k6 ## race-enabled tests of every package, the JavaScript client's tests, then a short run of every fuzz target
+test: deps k6 jmeter ## race-enabled tests of every package, the JavaScript client's tests, then a short run of every fuzz target
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory test-js
 	$(call fuzz_each,$(TEST_FUZZTIME))
@@ -125,6 +125,14 @@ bench: ## run the benchmarks of every service package, with allocations
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem ./service/...
 
 k6: $(K6) ## install the pinned k6 into .tools/ (the load tests and make test use it)
+
+# JMeter 5.6.3 and the WebSocket samplers plugin 1.3.1, pinned in
+# loadtest/jmeter/pom.xml, assembled from Maven Central into
+# loadtest/jmeter/target/jmeter (about 25 s and 110 MB in ~/.m2 cold, a few
+# seconds after). loadtest/jmeter's smoke test runs the plan with it.
+.PHONY: jmeter
+jmeter: ## assemble the pinned JMeter home (loadtest/jmeter/target/jmeter) with Maven
+	cd loadtest/jmeter && mvn -B -q package
 
 # The capacity tests: Redis, three nodes and HAProxy on 127.0.0.1, driven by
 # the Go command loadtest/run; results in loadtest/results/ (git-ignored).

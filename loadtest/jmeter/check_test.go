@@ -20,13 +20,10 @@ func checkPlan(plan, readme []byte) []error {
 		return errs
 	}
 	els, errs := elementsOf(root.kids[0], nil, nil, "jmeterTestPlan")
-	errs = append(errs, checkClasses(root)...)
 	errs = append(errs, checkTestPlan(els)...)
 	errs = append(errs, checkThreadGroups(els)...)
 	errs = append(errs, checkSubprotocol(els)...)
 	errs = append(errs, checkListeners(els)...)
-	errs = append(errs, checkCommands(els)...)
-	errs = append(errs, checkPublishBodies(els)...)
 	errs = append(errs, checkProperties(root, readme)...)
 	return errs
 }
@@ -43,37 +40,6 @@ func checkRoot(root *node) []error {
 	if len(root.kids) != 1 || root.kids[0].tag != "hashTree" {
 		errs = append(errs, fmt.Errorf("jmeterTestPlan must hold exactly one hashTree"))
 	}
-	return errs
-}
-
-// checkClasses: every testclass, guiclass, elementType and value class,
-// anywhere in the document (nested property elements included), is one that
-// JMeter 5 or the WebSocket Samplers plugin provides, and each tree element's
-// tag is its testclass, as JMeter writes it.
-func checkClasses(root *node) []error {
-	allowed := allowedClasses()
-	var errs []error
-	root.walk(func(n *node) {
-		tc, hasTC := n.attrs["testclass"]
-		gc, hasGC := n.attrs["guiclass"]
-		switch {
-		case hasTC && allowed[tc] == nil:
-			errs = append(errs, fmt.Errorf("%s: unknown testclass %q", n.label(), tc))
-		case hasTC && hasGC && !allowed[tc][gc]:
-			errs = append(errs, fmt.Errorf("%s: guiclass %q does not edit %q", n.label(), gc, tc))
-		case !hasTC && hasGC:
-			errs = append(errs, fmt.Errorf("%s: guiclass %q without a testclass", n.label(), gc))
-		}
-		if hasTC && n.tag != "elementProp" && n.tag != tc {
-			errs = append(errs, fmt.Errorf("%s: element tag differs from its testclass %q", n.label(), tc))
-		}
-		if et, ok := n.attrs["elementType"]; ok && !elementTypes[et] {
-			errs = append(errs, fmt.Errorf("%s %q: unknown elementType %q", n.tag, n.attrs["name"], et))
-		}
-		if vc, ok := n.attrs["class"]; ok && n.tag == "value" && !valueClasses[vc] {
-			errs = append(errs, fmt.Errorf("objProp value: unknown class %q", vc))
-		}
-	})
 	return errs
 }
 
@@ -219,3 +185,11 @@ func sortedKeys(m map[string]bool) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// The plugin's sampler that opens a connection, and the subprotocol it must
+// offer (docs/protocol.md).
+const (
+	openSampler     = "eu.luminis.jmeter.wssampler.OpenWebSocketSampler"
+	subprotocol     = "wsgateway.v1"
+	subprotocolName = "Sec-WebSocket-Protocol"
+)

@@ -87,16 +87,6 @@ type element struct {
 	levels    [][]*node // the siblings at each level from the TestPlan's down to its own
 }
 
-// threadGroup returns the thread group the element is in, or nil.
-func (e element) threadGroup() *node {
-	for _, a := range e.ancestors {
-		if strings.HasSuffix(a.tag, "ThreadGroup") {
-			return a
-		}
-	}
-	return nil
-}
-
 // inScope reports whether some element in e's scope (a sibling of e or of
 // one of its ancestors, or an element in e's own hashTree) satisfies fn: the
 // elements JMeter applies to e, such as config elements.
