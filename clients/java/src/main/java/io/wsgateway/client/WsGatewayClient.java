@@ -425,7 +425,12 @@ public final class WsGatewayClient implements AutoCloseable {
   }
 
   private void setState(ClientState s, int code, String reason, WsGatewayException err) {
-    if (state == s) {
+    setState(s, code, reason, err, false);
+  }
+
+  /** setState emits a state event when the state changes, or always with force (a close while connecting). */
+  private void setState(ClientState s, int code, String reason, WsGatewayException err, boolean force) {
+    if (state == s && !force) {
       return;
     }
     state = s;
@@ -812,8 +817,8 @@ public final class WsGatewayClient implements AutoCloseable {
     if (rule.action() == ClosePolicy.Action.NEW_TOKEN) {
       needToken = true;
     }
-    state = ClientState.DISCONNECTED; // so that the event below is emitted with this close's code
-    setState(ClientState.CONNECTING, code, reason, null);
+    // emitted even while already connecting, so that every close is seen with its code
+    setState(ClientState.CONNECTING, code, reason, null, true);
     scheduleReconnect(rule.backoff());
   }
 
@@ -838,6 +843,8 @@ public final class WsGatewayClient implements AutoCloseable {
   /** Stops for good (CLOSED) or until connect() (DISCONNECTED): closes the socket, fails every waiter. */
   private void stop(ClientState to, int code, String reason, WsGatewayException e) {
     generation++;
+    // the state first: a caller whose future fails below sees the state that explains it
+    setState(to, code, reason, to == ClientState.CLOSED ? e : null);
     cancelTimers();
     if (socket != null) {
       socket.close(1000, "client disconnect");
@@ -864,6 +871,5 @@ public final class WsGatewayClient implements AutoCloseable {
         sub.ready = new CompletableFuture<>();
       }
     }
-    setState(to, code, reason, to == ClientState.CLOSED ? e : null);
   }
 }
