@@ -55,7 +55,7 @@ RUN_ARGS ?=
 CONTAINER_ENGINE ?= docker
 IMAGE ?= wsgateway:$(VERSION)
 
-.PHONY: help deps build run test test-js lint kube-score fuzz bench image clean k6 loadtest capacity-smoke
+.PHONY: help deps build run test test-js test-java lint kube-score fuzz bench image clean k6 loadtest capacity-smoke
 
 help: ## list the targets
 	@echo 'Usage: make TARGET [VAR=value ...]'
@@ -87,6 +87,7 @@ run: ## build and run one node in --dev mode: no Redis, no auth, ports 8080/8081
 test: deps k6 jmeter ## race-enabled tests of every package, the JavaScript client's tests, then a short run of every fuzz target
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory test-js
+	$(MAKE) --no-print-directory test-java
 	$(call fuzz_each,$(TEST_FUZZTIME))
 
 # The JavaScript client's tests (node --test: unit, integration and
@@ -97,6 +98,15 @@ test-js: deps ## the JavaScript client's tests (clients/js): unit, against real 
 	$(call go_build,testenv)
 	cd clients/js && npm ci --no-audit --no-fund && \
 		WSG_TESTENV=$(BIN)/testenv WSG_GATEWAY=$(BIN)/wsgateway npm test
+
+# The Java client's tests (JUnit 5 through Surefire, whose summary
+# .mvn/jvm.config keeps visible under -q) start their gateways through
+# bin/testenv on bin/wsgateway, as test-js does; Maven resolves the pinned
+# versions of the pom from Maven Central.
+test-java: deps ## the Java client's tests (clients/java): wire vectors, close policy, against real nodes
+	$(call go_build,wsgateway)
+	$(call go_build,testenv)
+	cd clients/java && WSG_TESTENV=$(BIN)/testenv WSG_GATEWAY=$(BIN)/wsgateway mvn -B -q verify
 
 lint: $(STATICCHECK) $(ACTIONLINT) ## gofmt, go vet, staticcheck, the Dockerfile's pins, actionlint on the workflows
 	@echo '==> gofmt -l'
