@@ -71,6 +71,15 @@ class ClusterTest {
       });
 
       Testenv.waitFor("publications before the cut", 10, () -> rec.pubs.size() >= 10);
+      // A publish in flight when the connection drops is sent again after the reconnect (with its
+      // idempotency key): the node is stopped first, so the publish is written but never answered.
+      CompletableFuture<PublishResult> inFlight = null;
+      String ch2 = ch + "-own";
+      if (closeCode == 1006) {
+        env.command("{\"op\":\"signal\",\"node\":" + from + ",\"signal\":\"STOP\"}");
+        inFlight = c.publish(ch2, "sent while the node was stopped");
+        Thread.sleep(200); // not a timing assertion: only gives the write a moment before the kill
+      }
       env.command(String.format(cut, from));
       Testenv.waitFor("a connection to n" + other, 20,
           () -> c.state() == ClientState.CONNECTED && c.info().node().equals("n" + other));
@@ -97,6 +106,10 @@ class ClusterTest {
           new SubscriptionStateEvent(SubscriptionState.SUBSCRIBED, true, true, "", null)), rec.subStates);
       assertFalse(rec.subStates.get(2).resyncNeeded());
       assertTrue(n > 20, "only " + n + " publications");
+      if (inFlight != null) {
+        assertEquals(1, inFlight.get(10, TimeUnit.SECONDS).offset());
+        assertEquals(1, c.history(ch2, 10).get(10, TimeUnit.SECONDS).publications().size(), "published once");
+      }
       if (closeCode == 1012) {
         assertEquals(0, env.command("{\"op\":\"wait\",\"node\":" + from + ",\"timeout\":20}").get("exit_code").getAsInt());
       }
