@@ -11,7 +11,7 @@ import java.util.random.RandomGenerator;
 public final class ClosePolicy {
   private ClosePolicy() {}
 
-  /** What to do after a close. */
+  /** What to do after a close. Immutable. */
   public enum Action {
     /** Reconnect after a backoff delay, then recover every subscription. */
     RECONNECT,
@@ -21,7 +21,7 @@ public final class ClosePolicy {
     STAY_CLOSED
   }
 
-  /** A backoff class: the wait before retry n is minDelay + random(0, max(window, min(cap, base * 2^n))). */
+  /** A backoff class (immutable): the wait before retry n is minDelay + random(0, max(window, min(cap, base * 2^n))). */
   public enum Backoff {
     /** The plain sequence. */
     FULL(0, 0),
@@ -53,7 +53,7 @@ public final class ClosePolicy {
   public static final long CAP_MS = 10_000;
   public static final long STABLE_AFTER_MS = 30_000;
 
-  /** One code's rule; backoff is null for STAY_CLOSED. */
+  /** One code's rule; backoff is null for STAY_CLOSED. Immutable. */
   public record Rule(Action action, Backoff backoff) {}
 
   private static final Rule STAY = new Rule(Action.STAY_CLOSED, null);

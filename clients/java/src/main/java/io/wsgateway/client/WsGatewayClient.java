@@ -65,6 +65,7 @@ public final class WsGatewayClient implements AutoCloseable {
   private final long backoffCapMs;
   private final RandomGenerator random = RandomGenerator.getDefault();
   private final ScheduledExecutorService loop;
+  private volatile Thread loopThread;
   private final List<ClientListener> listeners = new CopyOnWriteArrayList<>();
   private final List<Consumer<SendReply>> sendReplyListeners = new CopyOnWriteArrayList<>();
 
@@ -99,6 +100,7 @@ public final class WsGatewayClient implements AutoCloseable {
     this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "wsgateway-client");
       t.setDaemon(true);
+      loopThread = t;
       return t;
     });
   }
@@ -322,6 +324,15 @@ public final class WsGatewayClient implements AutoCloseable {
   /** Runs fn on the event thread. */
   <T> CompletableFuture<T> call(Supplier<T> fn) {
     CompletableFuture<T> f = new CompletableFuture<>();
+    if (Thread.currentThread() == loopThread) {
+      // from a listener: run now, so that subscribe() called there cannot wait on its own thread
+      try {
+        f.complete(fn.get());
+      } catch (RuntimeException e) {
+        f.completeExceptionally(e);
+      }
+      return f;
+    }
     try {
       loop.execute(() -> {
         try {

@@ -180,14 +180,19 @@ final class Testenv implements AutoCloseable {
 
   /** close ends stdin, so testenv stops everything it started; it waits at most 60 s. */
   @Override
-  public void close() throws Exception {
+  public void close() {
     try {
       stdin.close();
     } catch (IOException e) {
       // already closed
     }
-    if (!proc.waitFor(60, TimeUnit.SECONDS)) {
+    try {
+      if (!proc.waitFor(60, TimeUnit.SECONDS)) {
+        proc.destroyForcibly();
+      }
+    } catch (InterruptedException e) {
       proc.destroyForcibly();
+      Thread.currentThread().interrupt();
     }
   }
 }
