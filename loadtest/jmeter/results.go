@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,25 @@ type Results struct {
 	Labels    map[string]*Label
 	Failures  []string
 	LogErrors []string
+	// Lost and Duplicated are the publications the plan's offset assertion
+	// named in its failure messages ("lost N publication(s) before offset
+	// X", "duplicated offset X after Y"), over every subscriber.
+	Lost, Duplicated int64
+}
+
+// lostRe and dupRe read the offset assertion's messages (wsgateway.jmx).
+var (
+	lostRe = regexp.MustCompile(`lost (\d+) publication`)
+	dupRe  = regexp.MustCompile(`duplicated offset \d+`)
+)
+
+// countOffsets adds what one failure message of the offset assertion says.
+func (r *Results) countOffsets(msg string) {
+	for _, m := range lostRe.FindAllStringSubmatch(msg, -1) {
+		n, _ := strconv.ParseInt(m[1], 10, 64)
+		r.Lost += n
+	}
+	r.Duplicated += int64(len(dupRe.FindAllString(msg, -1)))
 }
 
 // Label gathers the samples of one label. Millis holds each sample's
@@ -44,6 +64,8 @@ type Results struct {
 type Label struct {
 	Samples, Errors int
 	Millis          []float64
+	// Stamps are the successful samples' timeStamp column, Unix ms.
+	Stamps []int64
 }
 
 // Quantile is the q-quantile (0..1) of the label's figures, nearest rank;
@@ -88,7 +110,7 @@ func readJTL(r io.Reader) (*Results, error) {
 	for i, h := range header {
 		col[h] = i
 	}
-	for _, h := range []string{"elapsed", "label", "success", "failureMessage", "responseMessage", "Latency"} {
+	for _, h := range []string{"timeStamp", "elapsed", "label", "success", "failureMessage", "responseMessage", "Latency"} {
 		if _, ok := col[h]; !ok {
 			return nil, fmt.Errorf("no column %q in %v", h, header)
 		}
@@ -117,6 +139,7 @@ func readJTL(r io.Reader) (*Results, error) {
 				msg = get("responseMessage")
 			}
 			res.Failures = append(res.Failures, label+": "+msg)
+			res.countOffsets(msg)
 			continue
 		}
 		figure := get("elapsed")
@@ -127,7 +150,12 @@ func readJTL(r io.Reader) (*Results, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: figure %q: %w", label, figure, err)
 		}
+		stamp, err := strconv.ParseInt(get("timeStamp"), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: timeStamp: %w", label, err)
+		}
 		l.Millis = append(l.Millis, ms)
+		l.Stamps = append(l.Stamps, stamp)
 	}
 }
 

@@ -2,7 +2,9 @@ package jmeter
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,6 +53,14 @@ func (r Run) Execute(ctx context.Context) (*Results, error) {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("jmeter: results dir: %w", err)
+	}
+	// The plan's listeners append to existing JTL files: a fresh run starts
+	// from none, so its results are its own.
+	stale, _ := filepath.Glob(filepath.Join(dir, "*.jtl"))
+	for _, f := range append(stale, filepath.Join(dir, LogFile)) {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("jmeter: old results: %w", err)
+		}
 	}
 	java := r.Java
 	if java == "" {

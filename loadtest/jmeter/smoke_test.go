@@ -26,7 +26,7 @@ func smokeProps(client, api string) map[string]string {
 		"host": host, "port": port, "api_host": apiHost, "api_port": apiPort,
 		"vus": "2", "subscribers": "3", "ramp": "1", "hold_ms": "200",
 		"publish_delay": "2", "duration": "2", "rate": "20", "drain": "1",
-		"read_timeout_ms": "1000",
+		"read_timeout_ms": "1000", "warmup_ms": "500",
 	}
 }
 
@@ -100,12 +100,15 @@ func TestSmokeFailsOnAssertion(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := devNode(t)
-	_, err = smokeRun(t, broken, smokeProps(n.Client, n.API))
+	res, err := smokeRun(t, broken, smokeProps(n.Client, n.API))
 	if err == nil {
 		t.Fatal("the run passed with an assertion that cannot hold")
 	}
 	if !strings.Contains(err.Error(), "duplicated offset") {
 		t.Errorf("the failure does not come from the offset assertion:\n%v", err)
+	}
+	if res.Duplicated == 0 {
+		t.Errorf("Results.Duplicated is 0; the failures were:\n%v", err)
 	}
 }
 

@@ -78,8 +78,11 @@ func percentileChart(c chart, runs []*loadRun, group func(*loadRun) string, load
 		k6 := members[0].Tool == "k6"
 		for _, p := range []string{"p50", "p95", "p99"} {
 			s := series{Name: g + " " + p, Color: percentileColors[p], Dashed: k6, Marker: draw.CircleGlyph{}}
-			if k6 {
+			switch members[0].Tool {
+			case "k6":
 				s.Marker = draw.BoxGlyph{}
+			case "jmeter":
+				s.Marker = draw.TriangleGlyph{}
 			}
 			for _, r := range members {
 				if v := pick(d(r), p); !math.IsNaN(v) { // NaN: not in the summary

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,7 +37,8 @@ func TestCharts(t *testing.T) {
 	}{
 		{"setup", setup, percentileSeries("k6 connect-storm", "k6", 1, "wsbench idle", "wsbench", 3),
 			[]string{"objective: p99 < 50 ms"}},
-		{"delivery", delivery, percentileSeries("k6 200 subs", "k6", 1, "wsbench 2,000 subs", "wsbench", 5),
+		{"delivery", delivery, slices.Concat(percentileSeries("k6 200 subs", "k6", 1, "jmeter 20 subs", "jmeter", 1),
+			percentileSeries("wsbench 2,000 subs", "wsbench", 5, "", "", 0)[:3]),
 			[]string{"objective: p99 < 100 ms"}},
 		{"reconnect-storm nodes", nodes["reconnect-storm"], []string{"lt-node1", "lt-node2", "lt-node3"},
 			[]string{"drain lt-node2"}},
@@ -68,8 +70,8 @@ func TestCharts(t *testing.T) {
 	if diff := cmp.Diff(wantIdle, setup.Series[5].Points); diff != "" {
 		t.Errorf("setup chart, %s (-want +got):\n%s", setup.Series[5].Name, diff)
 	}
-	if diff := cmp.Diff(wantSweep, delivery.Series[5].Points); diff != "" {
-		t.Errorf("delivery chart, %s (-want +got):\n%s", delivery.Series[5].Name, diff)
+	if diff := cmp.Diff(wantSweep, delivery.Series[8].Points); diff != "" {
+		t.Errorf("delivery chart, %s (-want +got):\n%s", delivery.Series[8].Name, diff)
 	}
 }
 
@@ -81,9 +83,9 @@ func percentileSeries(group1, tool1 string, n1 int, group2, tool2 string, n2 int
 		name, tool string
 		n          int
 	}{{group1, tool1, n1}, {group2, tool2, n2}} {
-		style := "solid circles"
-		if g.tool == "k6" {
-			style = "dashed squares"
+		style := map[string]string{"k6": "dashed squares", "jmeter": "solid triangles"}[g.tool]
+		if style == "" {
+			style = "solid circles"
 		}
 		for _, p := range []string{"p50", "p95", "p99"} {
 			out = append(out, fmt.Sprintf("%s %s: %s, %d points", g.name, p, style, g.n))
@@ -103,6 +105,8 @@ func seriesText(s series) string {
 		style += " circles"
 	case draw.BoxGlyph:
 		style += " squares"
+	case draw.TriangleGlyph:
+		style += " triangles"
 	}
 	return fmt.Sprintf("%s: %s, %d points", s.Name, style, len(s.Points))
 }

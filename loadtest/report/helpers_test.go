@@ -27,19 +27,9 @@ func runReport(t *testing.T, args []string, want int) (stdout, stderr string) {
 // copyInputs copies testdata/in to a fresh directory a case may change.
 func copyInputs(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	entries, err := os.ReadDir("testdata/in")
-	if err != nil {
+	dir := filepath.Join(t.TempDir(), "in")
+	if err := os.CopyFS(dir, os.DirFS("testdata/in")); err != nil { // jmeter-fanout/ is a folder
 		t.Fatal(err)
-	}
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join("testdata/in", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return dir
 }

@@ -21,8 +21,9 @@ type results struct {
 // directory of an earlier run (make loadtest writes both to one place).
 var outputs = map[string]bool{"capacity.json": true}
 
-// load reads dir: k6 summaries (*.json), wsbench lines (*.jsonl), node
-// series (*-nodes.csv) and make loadtest's manifest.json.
+// load reads dir: k6 summaries (*.json), wsbench lines (*.jsonl), JMeter
+// runs (jmeter-*/ folders), node series (*-nodes.csv) and make loadtest's
+// manifest.json.
 // JSON files that are not k6 summaries are skipped with a note to warn.
 func load(dir string, warn io.Writer) (*results, error) {
 	entries, err := os.ReadDir(dir)
@@ -33,6 +34,15 @@ func load(dir string, warn io.Writer) (*results, error) {
 	var bench []*loadRun
 	for _, e := range entries { // ReadDir sorts by name
 		name := e.Name()
+		if e.IsDir() && strings.HasPrefix(name, jmeterDir) {
+			r, err := parseJMeter(dir, name)
+			if err != nil {
+				return nil, err
+			}
+			bench = append(bench, r)
+			res.Files = append(res.Files, name+"/")
+			continue
+		}
 		if e.IsDir() || outputs[name] || !(strings.HasSuffix(name, ".json") ||
 			strings.HasSuffix(name, ".jsonl") || seriesName(name) != "") {
 			continue

@@ -178,13 +178,22 @@ func (d *doc) tools() {
 	d.p("## Which tool made which point")
 	d.p("")
 	d.p("Every table above names the tool of each run; in the charts wsbench is drawn solid with circles, " +
-		"k6 dashed with squares.")
+		"k6 dashed with squares, JMeter solid with triangles.")
 	d.p("")
 	d.p("- **k6** (`loadtest/k6/`): %s: the scenarios with thresholds (connect storm, fan-out, reconnect "+
 		"storm, soak), the CI gate.", plural(count["k6"], "run"))
 	d.p("- **wsbench** (`service/cmd/wsbench`, the project's Go load tool): %s: the heavy fan-out points, "+
 		"where k6's CPU cost per message (about 0.2 ms) would measure k6 rather than the gateway, and the "+
 		"single-node figures of docs/benchmarks.md.", plural(count["wsbench"], "run"))
+	d.p("- **JMeter** 5.6.3 with the WebSocket samplers plugin (`loadtest/jmeter/wsgateway.jmx`): %s: "+
+		"connection setup (its connect thread group), delivery latency (the Latency column of `fanout: "+
+		"delivery`, publish stamp to receipt, one sample per frame) and lost and duplicated offsets (its "+
+		"offset assertion), for teams that load-test with JMeter; one thread per connection.",
+		plural(count["jmeter"], "run"))
+	if line := compareTools(d.res.Runs); line != "" {
+		d.p("")
+		d.p("%s", line)
+	}
 	d.p("")
 	d.p("The *nodes* column says how many gateway nodes shared a run's load (? when the input does not say); " +
 		"per-pod figures divide a cluster run's load by the busiest node's share of it.")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgateway/wsgateway/loadtest/jmeter"
 	"github.com/wsgateway/wsgateway/loadtest/quiet"
 	"github.com/wsgateway/wsgateway/service/gatewaytest"
 )
@@ -21,7 +22,7 @@ const k6Version = "v1.8.1"
 // modeScenarios are the scenarios each mode runs by default, in order.
 var modeScenarios = map[string][]string{
 	"smoke": {"connect-storm", "fanout", "reconnect-storm"},
-	"full":  {"connect-storm", "fanout", "wsbench-fanout", "reconnect-storm", "reconnect-storm-kill", "soak"},
+	"full":  {"connect-storm", "fanout", "wsbench-fanout", "jmeter-fanout", "reconnect-storm", "reconnect-storm-kill", "soak"},
 }
 
 // config is the command line.
@@ -30,6 +31,7 @@ type config struct {
 	scenarios     []string
 	root, results string
 	k6, wsbench   string
+	jmeterHome    string
 	drainWindow   string
 	lbMaxConn     int
 	connectPoints []int
@@ -57,6 +59,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.results, "results", filepath.Join(root, "loadtest", "results"), "where the results go")
 	fs.StringVar(&c.k6, "k6", filepath.Join(root, ".tools", "k6-"+k6Version, "k6"), "the k6 binary (make k6)")
 	fs.StringVar(&c.wsbench, "wsbench", filepath.Join(root, "bin", "wsbench"), "the wsbench binary (make build)")
+	fs.StringVar(&c.jmeterHome, "jmeter-home", jmeter.DefaultHome(filepath.Join(root, "loadtest", "jmeter")),
+		"the JMeter home (make jmeter; built with Maven when missing)")
 	fs.StringVar(&c.drainWindow, "drain-window", "8s", "the nodes' --drain-window")
 	fs.IntVar(&c.lbMaxConn, "lb-maxconn", 9000, "HAProxy's connections per frontend")
 	points := fs.String("connect-points", "1000 3000 6000", "full connect-storm: connections per run; the last is the scenario's summary")

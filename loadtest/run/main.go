@@ -5,7 +5,8 @@
 // and Debian's HAProxy with loadtest/haproxy.cfg in front of them (package
 // lb, as the capacity gate's test starts it); clients and publishers go
 // through HAProxy only. It runs the k6 scenarios of loadtest/k6 and, in full
-// mode, wsbench's heavy fan-out points, samples every node's /metrics to
+// mode, wsbench's heavy fan-out points and the JMeter plan of loadtest/jmeter
+// at k6's fan-out load (jmeter.go), samples every node's /metrics to
 // CSV, and writes loadtest/results/ (see results.go). It stops only the
 // processes it started, by their PIDs.
 //

@@ -31,6 +31,8 @@ func (r *runner) scenario(ctx context.Context, s string) {
 			{"RATE", fmt.Sprint(r.cfg.fanoutRate)}, {"RAMP", "10s"}, {"SETTLE", "2s"}, {"DURATION", "60s"}, {"DRAIN", "5s"}})
 	case s == "wsbench-fanout":
 		r.wsbenchFanout(ctx)
+	case s == "jmeter-fanout":
+		r.jmeterFanout(ctx)
 	case s == "reconnect-storm" && !full:
 		r.storm(ctx, "reconnect-storm", "drain", 150*time.Second, params{{"CHANNELS", "5"}, {"RATE", "20"},
 			{"RAMP", "5s"}, {"SETTLE", "1s"}, {"DURATION", "35s"}, {"DRAIN", "10s"}})
