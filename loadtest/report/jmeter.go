@@ -90,7 +90,8 @@ func compareTools(runs []*loadRun) string {
 		load = "Different loads, so compare with care"
 	}
 	return fmt.Sprintf("%s: k6's %s (%s subscribers, %s deliveries/s) measured delivery p99 %s "+
-		"and setup p99 %s; JMeter's %s (%s subscribers, %s deliveries/s) %s and %s, lost %d and duplicated %d "+
+		"and setup p99 %s (its subscribers); JMeter's %s (%s subscribers, %s deliveries/s) %s and %s (its connect threads, "+
+		"dialling while the fan-out runs), lost %d and duplicated %d "+
 		"against k6's %d and %d. Their figures differ by what each times: k6 stamps in JavaScript on its event "+
 		"loop, JMeter per frame read by one thread per connection (a frame may carry several pushes; the "+
 		"oldest counts), so JMeter's delivery figures include its own thread scheduling.",
