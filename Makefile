@@ -138,8 +138,9 @@ k6: $(K6) ## install the pinned k6 into .tools/ (the load tests and make test us
 
 # JMeter 5.6.3 and the WebSocket samplers plugin 1.3.1, pinned in
 # loadtest/jmeter/pom.xml, assembled from Maven Central into
-# loadtest/jmeter/target/jmeter (about 25 s and 110 MB in ~/.m2 cold, a few
-# seconds after). loadtest/jmeter's smoke test runs the plan with it.
+# loadtest/jmeter/target/jmeter (tried 2026-12: about 20 s and 100 MB in ~/.m2
+# cold, 4 s after). loadtest/jmeter's smoke test runs the plan with it (about
+# 40 s: a passing run and its two failing cases).
 .PHONY: jmeter
 jmeter: ## assemble the pinned JMeter home (loadtest/jmeter/target/jmeter) with Maven
 	cd loadtest/jmeter && mvn -B -q package
