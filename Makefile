@@ -84,7 +84,7 @@ run: ## build and run one node in --dev mode: no Redis, no auth, ports 8080/8081
 	$(BIN)/wsgateway --dev $(RUN_ARGS)
 
 # k6 comes first: loadtest/gate_test.go runs it (and fails without it).
-test: deps k6 jmeter ## race-enabled tests of every package, the JavaScript client's tests, then a short run of every fuzz target
+test: deps k6 jmeter ## race-enabled tests of every package (with the JMeter smoke), the JavaScript and Java clients' tests, then a short run of every fuzz target
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory test-js
 	$(MAKE) --no-print-directory test-java
@@ -151,7 +151,7 @@ jmeter: ## assemble the pinned JMeter home (loadtest/jmeter/target/jmeter) with 
 # LOADTEST_FLAGS passes any other flag (go run ./loadtest/run -help).
 LOADTEST_RUN = $(GO) run ./loadtest/run -k6 $(K6) -wsbench bin/wsbench
 
-loadtest: deps build k6 ## the full capacity run (~12 min): every k6 scenario, wsbench fan-out points, report in loadtest/results/
+loadtest: deps build k6 ## the full capacity run (~12 min): every k6 scenario, wsbench fan-out points, the JMeter plan at k6's fan-out load, report in loadtest/results/
 	$(LOADTEST_RUN) -mode full $(if $(SOAK_DURATION),-soak-duration $(SOAK_DURATION)) $(LOADTEST_FLAGS)
 
 capacity-smoke: deps build k6 ## the CI capacity gate (~2 min): small connect, fan-out and drain storms; fails on a missed objective or a lost message
