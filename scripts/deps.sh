@@ -24,6 +24,9 @@
 #                     is no `node` at all: the project's machines have Node 20
 #                     (with its npm) already, which Debian's packages must not
 #                     replace
+#   java, maven       the Java client's tests (clients/java) and the JMeter home
+#                     (loadtest/jmeter), only when missing: the machines have
+#                     Java 17 and Maven 3.8 already
 # Each entry is "how to detect it|Debian package". When something is missing
 # and we are root, it runs `apt-get update` once and installs every missing
 # package with --no-install-recommends; otherwise it stops and names the
@@ -43,6 +46,12 @@ needs=(
 )
 if ! command -v node >/dev/null 2>&1; then
 	needs+=("command:node|nodejs" "command:npm|npm")
+fi
+if ! command -v java >/dev/null 2>&1; then
+	needs+=("command:java|openjdk-17-jdk-headless")
+fi
+if ! command -v mvn >/dev/null 2>&1; then
+	needs+=("command:mvn|maven")
 fi
 
 present() {
