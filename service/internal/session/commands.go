@@ -155,13 +155,16 @@ func (s *Session) accept(cmd *protocol.Command, claims *auth.Claims, data []byte
 	s.reportOpened()
 	s.m.Connects.WithLabelValues(ConnectOK).Inc()
 	s.endConnectSpan(ConnectOK)
-	s.setExpiry(claims.ExpiresAt)
-	s.schedulePing()
 	_ = s.extendReadDeadline()
 	s.sendReply(protocol.AppendReply(nil, cmd.ID, protocol.ConnectResult{
 		Client: s.id, User: claims.User, Node: s.mgr.cfg.Node, Zone: s.mgr.cfg.Zone,
 		PingInterval: int(s.mgr.cfg.PingInterval / time.Second), Data: data,
 	}))
+	// The timers come after the reply: an expiry already past (within the
+	// JWT leeway, or a hook's expire_at) closes with 4001 at once, and the
+	// client must read its connect reply before that close, not instead of it.
+	s.setExpiry(claims.ExpiresAt)
+	s.schedulePing()
 }
 
 // authenticate checks the token from connect, or else the upgrade's bearer
