@@ -23,12 +23,7 @@ import (
 func TestHookTraceFromClientToEveryNode(t *testing.T) {
 	t.Parallel()
 	recv := startReceiver(t)
-	env := []string{
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + recv.addr,
-		"OTEL_EXPORTER_OTLP_INSECURE=true",
-		"OTEL_TRACES_SAMPLER=parentbased_always_on",
-		"OTEL_BSP_SCHEDULE_DELAY=50",
-	}
+	env := recv.env()
 	ref := backend.New(backend.Options{})
 	var mu sync.Mutex
 	var traceparents []string

@@ -27,17 +27,7 @@ import (
 // handler continues the same trace (docs/streams.md).
 func TestInboxSendIsTraced(t *testing.T) {
 	recv := startReceiver(t)
-	env := map[string]string{
-		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + recv.addr,
-		"OTEL_EXPORTER_OTLP_INSECURE": "true",
-		"OTEL_TRACES_SAMPLER":         "parentbased_always_on",
-		"OTEL_BSP_SCHEDULE_DELAY":     "50",
-	}
-	var nodeEnv []string
-	for k, v := range env {
-		t.Setenv(k, v) // the SDK and exporter read the process environment
-		nodeEnv = append(nodeEnv, k+"="+v)
-	}
+	nodeEnv := recv.setEnv(t)
 	srv := redistest.Start(t, redistest.Options{})
 	rdb := srv.Client()
 	n := startNodeEnv(t, nodeEnv, "--dev", "--redis-url", srv.URL(), "--node-id", "a")
@@ -76,12 +66,7 @@ func TestInboxSendIsTraced(t *testing.T) {
 // delivery span (a, a child of the reply span), all with one trace id.
 func TestInboxTraceFromSendToReplyPush(t *testing.T) {
 	recv := startReceiver(t)
-	env := []string{
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + recv.addr,
-		"OTEL_EXPORTER_OTLP_INSECURE=true",
-		"OTEL_TRACES_SAMPLER=parentbased_always_on",
-		"OTEL_BSP_SCHEDULE_DELAY=50",
-	}
+	env := recv.env()
 	srv := redistest.Start(t, redistest.Options{})
 	rdb := srv.Client()
 	start := func(id string) *gw {

@@ -47,6 +47,28 @@ func startReceiver(t *testing.T) *otlpReceiver {
 	return r
 }
 
+// env is the environment that makes a node (or, through setEnv, this test
+// process's OTel SDK) export every span to r at once.
+func (r *otlpReceiver) env() []string {
+	return []string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + r.addr,
+		"OTEL_EXPORTER_OTLP_INSECURE=true",
+		"OTEL_TRACES_SAMPLER=parentbased_always_on",
+		"OTEL_BSP_SCHEDULE_DELAY=50",
+	}
+}
+
+// setEnv applies r.env to this test process too (the SDK and exporter read
+// the process environment), and returns it for the nodes.
+func (r *otlpReceiver) setEnv(t *testing.T) []string {
+	env := r.env()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return env
+}
+
 func (r *otlpReceiver) Export(_ context.Context, req *coltrace.ExportTraceServiceRequest) (*coltrace.ExportTraceServiceResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -100,17 +122,7 @@ func (r *otlpReceiver) count() int {
 // client's connect continues the upgrade request's trace.
 func TestTraceFollowsAPublicationAcrossNodes(t *testing.T) {
 	recv := startReceiver(t)
-	env := map[string]string{
-		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + recv.addr,
-		"OTEL_EXPORTER_OTLP_INSECURE": "true",
-		"OTEL_TRACES_SAMPLER":         "parentbased_always_on",
-		"OTEL_BSP_SCHEDULE_DELAY":     "50",
-	}
-	var nodeEnv []string
-	for k, v := range env {
-		t.Setenv(k, v) // the SDK and exporter read the process environment
-		nodeEnv = append(nodeEnv, k+"="+v)
-	}
+	nodeEnv := recv.setEnv(t)
 	redis := redistest.Start(t, redistest.Options{})
 	a := startNodeEnv(t, nodeEnv, "--dev", "--redis-url", redis.URL(), "--node-id", "a")
 	b := startNodeEnv(t, nodeEnv, "--dev", "--redis-url", redis.URL(), "--node-id", "b")
